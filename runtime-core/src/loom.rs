@@ -1,0 +1,275 @@
+//! The loom facade: every concurrency primitive the runtime's protocols use comes from here.
+//!
+//! Under `cfg(loom)` the atomics, cells, mutexes, condition variables and threads are loom's, so
+//! the model checker can explore every interleaving of the task state machine, the parking
+//! protocol and the next-slot hand-off. Otherwise they are std's (atomics, threads) and
+//! parking_lot's (mutexes, condvars; no poisoning). Both variants expose one shape: a mutex whose
+//! `lock` returns the guard directly and a condvar whose `wait` takes and returns the guard.
+//!
+//! crossbeam-deque is invisible to loom (std atomics, epoch GC), so under loom [`deque`] is a small
+//! mutex-backed queue with the subset of crossbeam's interface the scheduler uses.
+
+pub(crate) mod sync {
+    pub(crate) mod atomic {
+        #[cfg(not(loom))]
+        pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+
+        #[cfg(loom)]
+        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+    }
+
+    pub(crate) use super::mutex::{Condvar, Mutex};
+}
+
+#[cfg(not(loom))]
+mod mutex {
+    use std::time::Duration;
+
+    /// A non-poisoning mutex (parking_lot).
+    #[derive(Debug, Default)]
+    pub(crate) struct Mutex<T>(parking_lot::Mutex<T>);
+
+    pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Mutex(parking_lot::const_mutex(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock()
+        }
+    }
+
+    /// A condition variable paired with [`Mutex`].
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(parking_lot::Condvar);
+
+    impl Condvar {
+        pub(crate) const fn new() -> Self {
+            Condvar(parking_lot::Condvar::new())
+        }
+
+        pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.0.wait(&mut guard);
+            guard
+        }
+
+        /// Waits at most `timeout`; the flag says whether the wait timed out.
+        pub(crate) fn wait_timeout<'a, T>(
+            &self,
+            mut guard: MutexGuard<'a, T>,
+            timeout: Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            let res = self.0.wait_for(&mut guard, timeout);
+            (guard, res.timed_out())
+        }
+
+        pub(crate) fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+}
+
+#[cfg(loom)]
+mod mutex {
+    use std::time::Duration;
+
+    /// loom's mutex with the non-poisoning shape of the std build.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Mutex::new(T::default())
+        }
+    }
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+            self.0.wait(guard).unwrap()
+        }
+
+        /// loom has no time: a timed wait is modelled as a wait that may return at once.
+        pub(crate) fn wait_timeout<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            _timeout: Duration,
+        ) -> (MutexGuard<'a, T>, bool) {
+            // Returning without waiting is a legal (spurious) outcome of a timed wait; it
+            // keeps loom from reporting a deadlock where real code would time out.
+            (guard, true)
+        }
+
+        pub(crate) fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+}
+
+pub(crate) mod cell {
+    /// An `UnsafeCell` with loom's closure-based access API, so that loom can check every
+    /// access for data races.
+    #[cfg(not(loom))]
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(data: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(data))
+        }
+
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+}
+
+pub(crate) mod thread {
+    #[cfg(not(loom))]
+    pub(crate) use std::thread::yield_now;
+
+    #[cfg(loom)]
+    pub(crate) use loom::thread::yield_now;
+}
+
+/// The work-stealing deques: crossbeam's, or a loom-visible mutex-backed stand-in.
+pub(crate) mod deque {
+    #[cfg(not(loom))]
+    pub(crate) use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+
+    #[cfg(loom)]
+    pub(crate) use super::loom_deque::{Injector, Steal, Stealer, Worker};
+}
+
+#[cfg(loom)]
+mod loom_deque {
+    //! A mutex-backed deque with the subset of crossbeam-deque's interface the scheduler uses.
+    use super::sync::Mutex;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    pub(crate) enum Steal<T> {
+        Empty,
+        Success(T),
+        Retry,
+    }
+
+    impl<T> Steal<T> {
+        pub(crate) fn success(self) -> Option<T> {
+            match self {
+                Steal::Success(t) => Some(t),
+                _ => None,
+            }
+        }
+    }
+
+    pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
+    pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
+    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Worker<T> {
+        pub(crate) fn new_fifo() -> Self {
+            Worker(Arc::new(Mutex::new(VecDeque::new())))
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t);
+        }
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.0.lock().pop_front()
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.0.lock().len()
+        }
+        pub(crate) fn stealer(&self) -> Stealer<T> {
+            Stealer(self.0.clone())
+        }
+    }
+
+    fn steal_half<T>(src: &Mutex<VecDeque<T>>, dest: &Worker<T>) -> Steal<T> {
+        let mut batch: VecDeque<T> = {
+            let mut src = src.lock();
+            let n = src.len().div_ceil(2);
+            src.drain(..n).collect()
+        };
+        match batch.pop_front() {
+            None => Steal::Empty,
+            Some(first) => {
+                for t in batch {
+                    dest.push(t);
+                }
+                Steal::Success(first)
+            }
+        }
+    }
+
+    impl<T> Stealer<T> {
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            steal_half(&self.0, dest)
+        }
+    }
+
+    impl<T> Injector<T> {
+        pub(crate) fn new() -> Self {
+            Injector(Mutex::new(VecDeque::new()))
+        }
+        pub(crate) fn push(&self, t: T) {
+            self.0.lock().push_back(t);
+        }
+        pub(crate) fn steal(&self) -> Steal<T> {
+            match self.0.lock().pop_front() {
+                Some(t) => Steal::Success(t),
+                None => Steal::Empty,
+            }
+        }
+        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+            steal_half(&self.0, dest)
+        }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.lock().is_empty()
+        }
+    }
+}

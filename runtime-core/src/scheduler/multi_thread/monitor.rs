@@ -1,0 +1,268 @@
+//! The monitor: the runtime's one driver thread, which also watches the workers.
+//!
+//! Loop: while any worker is unparked, park on the driver stack for one monitor tick
+//! (`handoff_threshold`, at least 50 us) and then check each worker's published poll
+//! sequence. A worker whose sequence is odd (inside a poll) and unchanged for
+//! `handoff_threshold` is stuck: its next-slot task goes to the injector and an idle worker
+//! is woken to run it (and to steal its local queue). Unchanged for `stall_threshold`: a stall
+//! is reported (tracing warning + a [`StallReport`]). The worker completes the report with the
+//! final duration when that poll ends.
+//!
+//! When every worker is parked the monitor parks on the driver without a timeout, so an idle
+//! runtime costs nothing. The first worker to be unparked wakes it again (`sleeping` flag,
+//! SeqCst against the idle counters: either the monitor sees the unparked worker before it
+//! sleeps, or the waker sees `sleeping` and unparks the driver).
+
+use super::Handle;
+use crate::context;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use crate::loom::sync::Mutex;
+use crate::park::{Park, Unpark};
+use crate::scheduler;
+use crate::task::Id;
+use std::collections::VecDeque;
+use std::num::NonZeroU64;
+use std::panic::Location;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Stall reports kept per runtime (the oldest go first).
+const MAX_REPORTS: usize = 64;
+const MIN_TICK: Duration = Duration::from_micros(50);
+
+/// A poll that ran longer than the stall threshold, as seen by the monitor.
+///
+/// # Examples
+///
+/// ```ignore
+/// for stall in runtime::Handle::current().stall_reports() {
+///     eprintln!("task {} ({:?}) blocked worker {} for {:?}", stall.task_id, stall.task_name, stall.worker, stall.duration);
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StallReport {
+    /// The task that was being polled.
+    pub task_id: Id,
+    /// Its name, if it was spawned with `task::Builder::name`.
+    pub task_name: Option<String>,
+    /// Where it was spawned.
+    pub spawned_at: Option<&'static Location<'static>>,
+    /// The worker it blocked.
+    pub worker: usize,
+    /// How long the poll lasted (at least; exact once `finished`). Measured from the first
+    /// monitor tick that saw the poll, so it may be short by up to one tick.
+    pub duration: Duration,
+    /// Whether the poll has returned.
+    pub finished: bool,
+    seq: u64,
+}
+
+pub(crate) struct Monitor {
+    sleeping: AtomicBool,
+    unpark: Arc<dyn Unpark>,
+    handoffs: AtomicU64,
+    reports: Mutex<VecDeque<StallReport>>,
+}
+
+impl Monitor {
+    pub(crate) fn new(unpark: Arc<dyn Unpark>) -> Monitor {
+        Monitor {
+            sleeping: AtomicBool::new(false),
+            unpark,
+            handoffs: AtomicU64::new(0),
+            reports: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub(crate) fn unpark(&self) {
+        self.unpark.unpark();
+    }
+
+    /// Called after a worker was counted unparked: wakes the monitor if it sleeps untimed.
+    pub(crate) fn worker_unparked(&self) {
+        if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
+            self.unpark.unpark();
+        }
+    }
+
+    pub(crate) fn handoff_count(&self) -> u64 {
+        self.handoffs.load(Relaxed)
+    }
+
+    pub(crate) fn stall_reports(&self) -> Vec<StallReport> {
+        self.reports.lock().iter().cloned().collect()
+    }
+
+    /// The worker's poll `seq` ended after being reported: record the final duration.
+    pub(crate) fn finish_stall(&self, handle: &Handle, worker: usize, seq: u64) {
+        let since = handle.from_epoch(handle.shared.remotes[worker].stall_since.load(Relaxed));
+        let duration = since.elapsed();
+        let mut reports = self.reports.lock();
+        if let Some(report) = reports
+            .iter_mut()
+            .rev()
+            .find(|r| r.worker == worker && r.seq == seq)
+        {
+            report.duration = duration.max(report.duration);
+            report.finished = true;
+            tracing::warn!(
+                task.id = report.task_id.as_u64(),
+                task.name = report.task_name.as_deref().unwrap_or(""),
+                worker,
+                duration_ms = report.duration.as_secs_f64() * 1e3,
+                "stalled poll finished"
+            );
+        }
+    }
+}
+
+/// What the monitor remembers about one worker between ticks.
+#[derive(Clone, Copy)]
+struct WorkerView {
+    seq: u64,
+    since: Instant,
+    reported: bool,
+}
+
+pub(crate) fn spawn_thread(handle: &Arc<Handle>, driver: Box<dyn Park>) -> std::io::Result<()> {
+    handle.shared.threads.enter();
+    let config = handle.config();
+    let mut builder = std::thread::Builder::new().name(format!("{}-monitor", (config.thread_name)()));
+    if let Some(size) = config.thread_stack_size {
+        builder = builder.stack_size(size);
+    }
+    let thread_handle = handle.clone();
+    match builder.spawn(move || run(thread_handle, driver)) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            handle.shared.threads.exit();
+            Err(std::io::Error::new(e.kind(), format!("failed to spawn the runtime monitor thread: {e}")))
+        }
+    }
+}
+
+fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
+    struct Exit(Arc<Handle>);
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            self.0.shared.threads.exit();
+        }
+    }
+    let _exit = Exit(handle.clone());
+    let sched_handle = scheduler::Handle {
+        inner: scheduler::Kind::MultiThread(handle.clone()),
+    };
+    let _current = context::set_current(&sched_handle);
+
+    let config = handle.config();
+    let tick = config.handoff_threshold.max(MIN_TICK);
+    let now = Instant::now();
+    let mut views = vec![
+        WorkerView {
+            seq: 0,
+            since: now,
+            reported: false,
+        };
+        handle.shared.remotes.len()
+    ];
+    let monitor = &handle.shared.monitor;
+    while !handle.is_shutdown() {
+        if handle.shared.idle.num_unparked() > 0 {
+            check_workers(&handle, &mut views);
+            driver.park_timeout(tick);
+        } else {
+            monitor.sleeping.store(true, SeqCst);
+            if handle.shared.idle.num_unparked() == 0 && !handle.is_shutdown() {
+                driver.park();
+            }
+            monitor.sleeping.store(false, SeqCst);
+        }
+    }
+    driver.shutdown();
+}
+
+fn check_workers(handle: &Handle, views: &mut [WorkerView]) {
+    let config = handle.config();
+    let now = Instant::now();
+    for (index, view) in views.iter_mut().enumerate() {
+        let remote = &handle.shared.remotes[index];
+        let seq = remote.poll_seq.load(Acquire);
+        if seq & 1 == 0 || seq != view.seq {
+            // Idle, or a new poll since the last tick.
+            *view = WorkerView {
+                seq,
+                since: now,
+                reported: false,
+            };
+            continue;
+        }
+        let stuck_for = now.saturating_duration_since(view.since);
+        if stuck_for >= config.handoff_threshold {
+            hand_off(handle, index);
+        }
+        if stuck_for >= config.stall_threshold && !view.reported {
+            view.reported = true;
+            report_stall(handle, index, seq, view.since, stuck_for);
+        }
+    }
+}
+
+/// Moves a stuck worker's next-slot task to the injector and wakes a worker for its work.
+fn hand_off(handle: &Handle, index: usize) {
+    let remote = &handle.shared.remotes[index];
+    let moved = match remote.next.take() {
+        Some(task) => {
+            handle.push_remote(task);
+            handle.shared.monitor.handoffs.fetch_add(1, Relaxed);
+            true
+        }
+        None => false,
+    };
+    if moved || !remote.stealer.is_empty() {
+        handle.notify_parked();
+    }
+}
+
+fn report_stall(handle: &Handle, worker: usize, seq: u64, since: Instant, stuck_for: Duration) {
+    let remote = &handle.shared.remotes[worker];
+    let raw_id = remote.task_id.load(Relaxed);
+    // The poll may have ended between our loads; then the id is of a later poll: check again.
+    if remote.poll_seq.load(Acquire) != seq {
+        return;
+    }
+    let Some(task_id) = NonZeroU64::new(raw_id).map(Id) else {
+        return;
+    };
+    let (task_name, spawned_at) = match handle.shared.owned.describe(task_id) {
+        Some((name, location)) => (name, Some(location)),
+        None => (None, None),
+    };
+    tracing::warn!(
+        task.id = task_id.as_u64(),
+        task.name = task_name.as_deref().unwrap_or(""),
+        spawned_at = %spawned_at.map_or_else(|| "unknown".to_string(), |l| l.to_string()),
+        worker,
+        elapsed_ms = stuck_for.as_secs_f64() * 1e3,
+        "a task has been inside one poll for too long and is blocking its worker; \
+         move blocking work to runtime::task::spawn_blocking or block_in_place"
+    );
+    let report = StallReport {
+        task_id,
+        task_name,
+        spawned_at,
+        worker,
+        duration: stuck_for,
+        finished: false,
+        seq,
+    };
+    {
+        let mut reports = handle.shared.monitor.reports.lock();
+        if reports.len() == MAX_REPORTS {
+            reports.pop_front();
+        }
+        reports.push_back(report);
+    }
+    remote.stall_since.store(handle.since_epoch(since), Relaxed);
+    remote.stall_seq.store(seq, Release);
+}

@@ -1,0 +1,4 @@
+#[runtime::test]
+fn not_async() {}
+
+fn main() {}
