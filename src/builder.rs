@@ -153,7 +153,10 @@ impl Builder {
     /// If `val` is 0.
     #[track_caller]
     pub fn event_interval(&mut self, val: u32) -> &mut Self {
-        assert!(val > 0, "Builder::event_interval must be at least 1 (got 0)");
+        assert!(
+            val > 0,
+            "Builder::event_interval must be at least 1 (got 0)"
+        );
         self.config.event_interval = val;
         self
     }
@@ -165,7 +168,10 @@ impl Builder {
     /// If `val` is 0.
     #[track_caller]
     pub fn global_queue_interval(&mut self, val: u32) -> &mut Self {
-        assert!(val > 0, "Builder::global_queue_interval must be at least 1 (got 0)");
+        assert!(
+            val > 0,
+            "Builder::global_queue_interval must be at least 1 (got 0)"
+        );
         self.config.global_queue_interval = val;
         self
     }
@@ -186,7 +192,10 @@ impl Builder {
     /// If `duration` is zero.
     #[track_caller]
     pub fn handoff_threshold(&mut self, duration: Duration) -> &mut Self {
-        assert!(!duration.is_zero(), "Builder::handoff_threshold must be greater than zero");
+        assert!(
+            !duration.is_zero(),
+            "Builder::handoff_threshold must be greater than zero"
+        );
         self.config.handoff_threshold = duration;
         self
     }
@@ -220,7 +229,9 @@ fn worker_threads_from_env() -> io::Result<Option<usize>> {
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(v)) => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("{WORKER_THREADS_ENV} must be a positive integer, got the non-UTF-8 value {v:?}"),
+            format!(
+                "{WORKER_THREADS_ENV} must be a positive integer, got the non-UTF-8 value {v:?}"
+            ),
         )),
         Ok(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(Some(n)),

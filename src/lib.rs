@@ -36,7 +36,7 @@ pub use runtime_macros::{main, test};
 /// Tasks: spawning, joining, aborting, yielding, blocking sections.
 pub mod task {
     pub use runtime_core::task::{
-        block_in_place, consume_budget, id, spawn, spawn_blocking, try_id, unconstrained, yield_now, AbortHandle,
-        Builder, Id, JoinError, JoinHandle, JoinSet, Unconstrained,
+        block_in_place, consume_budget, id, spawn, spawn_blocking, try_id, unconstrained,
+        yield_now, AbortHandle, Builder, Id, JoinError, JoinHandle, JoinSet, Unconstrained,
     };
 }

@@ -95,7 +95,9 @@ impl fmt::Display for TryCurrentError {
 impl std::error::Error for TryCurrentError {}
 
 /// Runs `f` with the current runtime handle.
-pub(crate) fn with_current<R>(f: impl FnOnce(&scheduler::Handle) -> R) -> Result<R, TryCurrentError> {
+pub(crate) fn with_current<R>(
+    f: impl FnOnce(&scheduler::Handle) -> R,
+) -> Result<R, TryCurrentError> {
     CONTEXT
         .try_with(|cx| cx.current.borrow().as_ref().map(f))
         .map_err(|_| TryCurrentError::ThreadLocalDestroyed)?
@@ -157,7 +159,9 @@ impl Drop for EnterRuntimeGuard {
 
 /// Whether this thread is driving a runtime (a worker, or inside `block_on`).
 pub(crate) fn is_runtime_entered() -> bool {
-    CONTEXT.try_with(|cx| cx.runtime_entered.get()).unwrap_or(false)
+    CONTEXT
+        .try_with(|cx| cx.runtime_entered.get())
+        .unwrap_or(false)
 }
 
 /// Runs `f` as if this thread did not drive a runtime (used by `block_in_place`).
@@ -213,7 +217,10 @@ pub(crate) fn replace_budget(budget: Budget) -> Budget {
 }
 
 pub(crate) fn current_task_id() -> Option<Id> {
-    CONTEXT.try_with(|cx| cx.current_task_id.get()).ok().flatten()
+    CONTEXT
+        .try_with(|cx| cx.current_task_id.get())
+        .ok()
+        .flatten()
 }
 
 pub(crate) fn set_current_task_id(id: Option<Id>) -> Option<Id> {

@@ -12,10 +12,14 @@
 pub(crate) mod sync {
     pub(crate) mod atomic {
         #[cfg(not(loom))]
-        pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use std::sync::atomic::{
+            fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+        };
 
         #[cfg(loom)]
-        pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+        pub(crate) use loom::sync::atomic::{
+            fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+        };
     }
 
     pub(crate) use super::mutex::{Condvar, Mutex};
@@ -160,14 +164,6 @@ pub(crate) mod cell {
 
     #[cfg(loom)]
     pub(crate) use loom::cell::UnsafeCell;
-}
-
-pub(crate) mod thread {
-    #[cfg(not(loom))]
-    pub(crate) use std::thread::yield_now;
-
-    #[cfg(loom)]
-    pub(crate) use loom::thread::yield_now;
 }
 
 /// The work-stealing deques: crossbeam's, or a loom-visible mutex-backed stand-in.

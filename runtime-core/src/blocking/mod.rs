@@ -23,7 +23,12 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let (task, join) = task::unowned(BlockingTask { func: Some(f) }, BlockingSchedule, Id::next(), meta);
+    let (task, join) = task::unowned(
+        BlockingTask { func: Some(f) },
+        BlockingSchedule,
+        Id::next(),
+        meta,
+    );
     rt.common().blocking.spawn_task(task, rt);
     join
 }

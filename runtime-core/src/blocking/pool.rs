@@ -52,7 +52,10 @@ struct Shared {
 
 impl Spawner {
     pub(crate) fn new(config: &Config) -> Spawner {
-        assert!(config.max_blocking_threads > 0, "max_blocking_threads must be at least 1");
+        assert!(
+            config.max_blocking_threads > 0,
+            "max_blocking_threads must be at least 1"
+        );
         Spawner {
             inner: Arc::new(Inner {
                 shared: Mutex::new(Shared::default()),
@@ -113,7 +116,11 @@ impl Spawner {
         }
     }
 
-    fn spawn_thread(&self, id: usize, rt: &scheduler::Handle) -> std::io::Result<std::thread::JoinHandle<()>> {
+    fn spawn_thread(
+        &self,
+        id: usize,
+        rt: &scheduler::Handle,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
         let mut builder = std::thread::Builder::new().name((self.inner.thread_name)());
         if let Some(size) = self.inner.stack_size {
             builder = builder.stack_size(size);
@@ -152,12 +159,6 @@ impl Spawner {
         // Otherwise the remaining threads are detached: they exit when their closure returns.
         all_exited
     }
-
-    /// Threads currently in the pool (running or idle).
-    #[cfg(test)]
-    pub(crate) fn num_threads(&self) -> usize {
-        self.inner.shared.lock().num_th
-    }
 }
 
 impl Inner {
@@ -184,7 +185,9 @@ impl Inner {
         'main: loop {
             // Busy: run what is queued.
             while !shared.shutdown {
-                let Some(task) = shared.queue.pop_front() else { break };
+                let Some(task) = shared.queue.pop_front() else {
+                    break;
+                };
                 drop(shared);
                 task.run();
                 shared = self.shared.lock();

@@ -118,7 +118,9 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, deadline: Option<Instant>) {
-        let Some(scheduler) = self.scheduler.take() else { return };
+        let Some(scheduler) = self.scheduler.take() else {
+            return;
+        };
         match scheduler {
             Flavor::MultiThread(mt) => {
                 mt.shutdown(deadline);

@@ -1,6 +1,6 @@
 //! The task allocation: `Cell<F, S>` = `Header` + `Core` (scheduler, future/output stage) +
-//! `Trailer` (join waker), one heap allocation, cache-line aligned, `repr(C)` so that a pointer
-//! to the header is a pointer to the cell.
+//! `Trailer` (join waker), one heap allocation, `repr(C)` so that a pointer to the header is a
+//! pointer to the cell.
 //!
 //! Field ownership (see `state.rs` for the flags):
 //! * `Header::state` is atomic; everything else in the header is immutable after creation,
@@ -58,7 +58,11 @@ pub(super) struct Trailer {
     pub(super) waker: UnsafeCell<Option<Waker>>,
 }
 
-#[repr(C, align(64))]
+/// Not cache-line aligned, on purpose: glibc serves over-aligned allocations through
+/// `memalign`, which skips its thread cache and measured ~2x slower than `malloc` here
+/// (docs/architecture.md); the allocation per spawn matters more than false sharing between
+/// neighbouring tasks' state words.
+#[repr(C)]
 pub(super) struct Cell<T: Future, S> {
     pub(super) header: Header,
     pub(super) core: Core<T, S>,
@@ -66,7 +70,7 @@ pub(super) struct Cell<T: Future, S> {
 }
 
 impl<T: Future, S: Schedule> Cell<T, S> {
-    pub(super) fn new(future: T, scheduler: S, id: Id, meta: TaskMeta) -> NonNull<Header> {
+    pub(super) fn allocate(future: T, scheduler: S, id: Id, meta: TaskMeta) -> NonNull<Header> {
         let cell = Box::new(Cell {
             header: Header {
                 state: State::new(),
@@ -153,7 +157,8 @@ impl Trailer {
     /// JOIN_WAKER is set and the caller is the JoinHandle (the runtime only reads it).
     pub(super) unsafe fn will_wake(&self, waker: &Waker) -> bool {
         // SAFETY: shared read while JOIN_WAKER is set.
-        self.waker.with(|ptr| unsafe { (*ptr).as_ref() }.is_some_and(|w| w.will_wake(waker)))
+        self.waker
+            .with(|ptr| unsafe { (*ptr).as_ref() }.is_some_and(|w| w.will_wake(waker)))
     }
 
     /// # Safety

@@ -144,7 +144,11 @@ impl<T: Future, S: Schedule> Harness<T, S> {
     }
 
     /// Reads the output into `dst` if the task is complete, else registers `waker`.
-    pub(super) fn try_read_output(self, dst: &mut Poll<Result<T::Output, JoinError>>, waker: &Waker) {
+    pub(super) fn try_read_output(
+        self,
+        dst: &mut Poll<Result<T::Output, JoinError>>,
+        waker: &Waker,
+    ) {
         if can_read_output(self.header(), self.trailer(), waker) {
             // SAFETY: COMPLETE observed and we are the JoinHandle.
             *dst = Poll::Ready(unsafe { self.core().take_output() });

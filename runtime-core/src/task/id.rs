@@ -63,7 +63,9 @@ mod tests {
     #[test]
     fn ids_unique_across_threads_and_nonzero() {
         let handles: Vec<_> = (0..4)
-            .map(|_| std::thread::spawn(|| (0..3000).map(|_| Id::next().as_u64()).collect::<Vec<_>>()))
+            .map(|_| {
+                std::thread::spawn(|| (0..3000).map(|_| Id::next().as_u64()).collect::<Vec<_>>())
+            })
             .collect();
         let mut all = HashSet::new();
         for h in handles {

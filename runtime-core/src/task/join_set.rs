@@ -6,6 +6,7 @@
 
 use super::{AbortHandle, JoinError, JoinHandle};
 use crate::scheduler::Handle;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -42,7 +43,8 @@ struct Entry<T> {
 
 #[derive(Default)]
 struct Ready {
-    keys: Mutex<Vec<usize>>,
+    /// Keys of woken entries, in the order they were woken (completion order).
+    keys: Mutex<VecDeque<usize>>,
     waker: Mutex<Option<Waker>>,
 }
 
@@ -57,7 +59,7 @@ impl Wake for EntryWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        lock(&self.ready.keys).push(self.key);
+        lock(&self.ready.keys).push_back(self.key);
         let waker = lock(&self.ready.waker).take();
         if let Some(waker) = waker {
             waker.wake();
@@ -125,9 +127,11 @@ impl<T> JoinSet<T> {
         let key = {
             let mut keys = lock(&self.ready.keys);
             loop {
-                match keys.pop() {
+                match keys.pop_front() {
                     // Skip keys of entries already joined (a stale wake).
-                    Some(key) if self.entries.get(key).is_some_and(Option::is_some) => break Some(key),
+                    Some(key) if self.entries.get(key).is_some_and(Option::is_some) => {
+                        break Some(key)
+                    }
                     Some(_) => continue,
                     None => break None,
                 }
@@ -136,7 +140,9 @@ impl<T> JoinSet<T> {
         let Some(key) = key else {
             return Poll::Pending;
         };
-        let entry = self.entries[key].as_mut().expect("ready key of an empty entry");
+        let entry = self.entries[key]
+            .as_mut()
+            .expect("ready key of an empty entry");
         let mut entry_cx = Context::from_waker(&entry.waker);
         match Pin::new(&mut entry.handle).poll(&mut entry_cx) {
             Poll::Ready(res) => {
@@ -165,10 +171,14 @@ impl<T> JoinSet<T> {
     /// The output of a finished task, if any has finished; never waits.
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
         loop {
-            let key = lock(&self.ready.keys).pop()?;
-            let Some(entry) = self.entries[key].as_mut() else { continue };
+            let key = lock(&self.ready.keys).pop_front()?;
+            let Some(entry) = self.entries[key].as_mut() else {
+                continue;
+            };
             let mut entry_cx = Context::from_waker(&entry.waker);
-            if let Poll::Ready(res) = crate::coop::with_unconstrained(|| Pin::new(&mut entry.handle).poll(&mut entry_cx)) {
+            if let Poll::Ready(res) =
+                crate::coop::with_unconstrained(|| Pin::new(&mut entry.handle).poll(&mut entry_cx))
+            {
                 self.remove(key);
                 return Some(res);
             }

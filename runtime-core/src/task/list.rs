@@ -68,7 +68,9 @@ impl<S: Schedule> OwnedTasks<S> {
         }
         let index = shard.tasks.len();
         // SAFETY: owned_index is only accessed under this shard's lock, which we hold.
-        task.header().owned_index.with_mut(|p| unsafe { *p = index });
+        task.header()
+            .owned_index
+            .with_mut(|p| unsafe { *p = index });
         shard.tasks.push(task.into_raw());
         Some(notified)
     }
@@ -85,7 +87,10 @@ impl<S: Schedule> OwnedTasks<S> {
         let raw = shard.tasks.swap_remove(index);
         if let Some(moved) = shard.tasks.get(index) {
             // SAFETY: as above; the moved task is listed in this shard, hence live.
-            moved.header().owned_index.with_mut(|p| unsafe { *p = index });
+            moved
+                .header()
+                .owned_index
+                .with_mut(|p| unsafe { *p = index });
         }
         // SAFETY: the list's reference moves to the returned Task.
         Some(unsafe { Task::from_raw(raw) })
@@ -108,7 +113,10 @@ impl<S: Schedule> OwnedTasks<S> {
     }
 
     /// Name and spawn location of a listed task (diagnostics; O(shard size)).
-    pub(crate) fn describe(&self, id: Id) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
+    pub(crate) fn describe(
+        &self,
+        id: Id,
+    ) -> Option<(Option<String>, &'static std::panic::Location<'static>)> {
         let shard = self.shard(id).lock();
         shard.tasks.iter().find(|t| t.header().id == id).map(|t| {
             let meta = &t.header().meta;

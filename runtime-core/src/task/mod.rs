@@ -207,7 +207,12 @@ where
 }
 
 /// Allocates a blocking-pool task.
-pub(crate) fn unowned<T, S>(future: T, scheduler: S, id: Id, meta: TaskMeta) -> (UnownedTask<S>, JoinHandle<T::Output>)
+pub(crate) fn unowned<T, S>(
+    future: T,
+    scheduler: S,
+    id: Id,
+    meta: TaskMeta,
+) -> (UnownedTask<S>, JoinHandle<T::Output>)
 where
     T: Future + Send + 'static,
     T::Output: Send + 'static,

@@ -42,9 +42,14 @@ unsafe impl Send for RawTask {}
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
-    pub(super) fn new<T: Future, S: Schedule>(task: T, scheduler: S, id: Id, meta: TaskMeta) -> RawTask {
+    pub(super) fn new<T: Future, S: Schedule>(
+        task: T,
+        scheduler: S,
+        id: Id,
+        meta: TaskMeta,
+    ) -> RawTask {
         RawTask {
-            ptr: Cell::new(task, scheduler, id, meta),
+            ptr: Cell::allocate(task, scheduler, id, meta),
         }
     }
 
@@ -137,7 +142,11 @@ unsafe fn dealloc<T: Future, S: Schedule>(ptr: NonNull<Header>) {
     drop(unsafe { Box::from_raw(ptr.cast::<Cell<T, S>>().as_ptr()) });
 }
 
-unsafe fn try_read_output<T: Future, S: Schedule>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+unsafe fn try_read_output<T: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
     // SAFETY: the vtable was created for `Cell<T, S>`.
     let harness = unsafe { Harness::<T, S>::from_raw(ptr) };
     if dst.is_null() {

@@ -113,10 +113,15 @@ impl State {
         }
     }
 
-    fn fetch_update(&self, mut f: impl FnMut(Snapshot) -> Option<Snapshot>) -> Result<Snapshot, Snapshot> {
+    fn fetch_update(
+        &self,
+        mut f: impl FnMut(Snapshot) -> Option<Snapshot>,
+    ) -> Result<Snapshot, Snapshot> {
         let mut curr = self.load();
         loop {
-            let Some(next) = f(curr) else { return Err(curr) };
+            let Some(next) = f(curr) else {
+                return Err(curr);
+            };
             match self
                 .val
                 .compare_exchange_weak(curr.0, next.0, AcqRel, Acquire)
@@ -454,17 +459,26 @@ mod tests {
         let s = State::new();
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         // A wake-by-ref while running only sets NOTIFIED.
-        assert_eq!(s.transition_to_notified_by_ref(), TransitionToNotified::DoNothing);
+        assert_eq!(
+            s.transition_to_notified_by_ref(),
+            TransitionToNotified::DoNothing
+        );
         assert_eq!(s.transition_to_idle(), TransitionToIdle::OkNotified);
         assert_eq!(s.load().ref_count(), 3);
         assert_eq!(s.transition_to_running(), TransitionToRunning::Success);
         assert_eq!(s.transition_to_idle(), TransitionToIdle::Ok);
         assert_eq!(s.load().ref_count(), 2);
         // Idle: wake-by-ref creates a notification reference.
-        assert_eq!(s.transition_to_notified_by_ref(), TransitionToNotified::Submit);
+        assert_eq!(
+            s.transition_to_notified_by_ref(),
+            TransitionToNotified::Submit
+        );
         assert_eq!(s.load().ref_count(), 3);
         // Second wake while notified does nothing.
-        assert_eq!(s.transition_to_notified_by_ref(), TransitionToNotified::DoNothing);
+        assert_eq!(
+            s.transition_to_notified_by_ref(),
+            TransitionToNotified::DoNothing
+        );
     }
 
     #[test]

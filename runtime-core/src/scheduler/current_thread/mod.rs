@@ -76,7 +76,12 @@ impl CurrentThread {
             core_waiters: Mutex::new(Vec::new()),
             common: Common { config, blocking },
         });
-        (CurrentThread { handle: handle.clone() }, handle)
+        (
+            CurrentThread {
+                handle: handle.clone(),
+            },
+            handle,
+        )
     }
 
     #[track_caller]
@@ -207,7 +212,11 @@ impl Context {
     }
 
     fn next_queued(&self) -> Option<Notified> {
-        let local = self.core.borrow_mut().as_mut().and_then(|c| c.tasks.pop_front());
+        let local = self
+            .core
+            .borrow_mut()
+            .as_mut()
+            .and_then(|c| c.tasks.pop_front());
         local.or_else(|| self.handle.pop_remote())
     }
 
@@ -224,7 +233,8 @@ impl Context {
             .expect("current-thread core missing at block_on start");
         'outer: loop {
             if handle.woken.swap(false, AcqRel) {
-                let (c, res) = self.enter(core, || coop::budget(|| future.as_mut().poll(&mut task_cx)));
+                let (c, res) =
+                    self.enter(core, || coop::budget(|| future.as_mut().poll(&mut task_cx)));
                 core = c;
                 if let Poll::Ready(v) = res {
                     *self.core.borrow_mut() = Some(core);
@@ -233,7 +243,7 @@ impl Context {
             }
             for _ in 0..config.event_interval {
                 core.tick = core.tick.wrapping_add(1);
-                let task = if core.tick % config.global_queue_interval == 0 {
+                let task = if core.tick.is_multiple_of(config.global_queue_interval) {
                     handle.pop_remote().or_else(|| core.tasks.pop_front())
                 } else {
                     core.tasks.pop_front().or_else(|| handle.pop_remote())
@@ -278,7 +288,12 @@ impl Context {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, id: Id, meta: TaskMeta) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        me: &Arc<Handle>,
+        future: F,
+        id: Id,
+        meta: TaskMeta,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -321,7 +336,9 @@ impl Schedule for Arc<Handle> {
     fn schedule(&self, task: Notified) {
         let rejected = context::with_scheduler(|cx| {
             let cx = match cx {
-                Some(scheduler::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => Some(cx),
+                Some(scheduler::Context::CurrentThread(cx)) if Arc::ptr_eq(&cx.handle, self) => {
+                    Some(cx)
+                }
                 _ => None,
             };
             match cx.and_then(|cx| cx.core.try_borrow_mut().ok()) {

@@ -10,10 +10,13 @@
 //!   the next slot of a worker stuck in one poll to an idle worker and reports stalls.
 //!
 //! Shutdown: set the flag, wake everyone, cancel every listed task, wait for the threads,
-//! drain the injector. Pushes to the injector are fenced against the final drain by
-//! `remote_pushers`, so no notification (and no task) leaks.
+//! drain the injector. A push to the injector is followed by a SeqCst fence and a check of the
+//! flag (the shutdown side: flag, fence, drain): either the drain sees the pushed task or the
+//! pusher sees the flag and drains itself, so no notification (and no task) leaks.
 
 pub(crate) mod idle;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub(crate) mod monitor;
 pub(crate) mod next_slot;
 pub(crate) mod worker;
@@ -26,7 +29,7 @@ use self::next_slot::NextSlot;
 use super::{Common, Config};
 use crate::blocking;
 use crate::loom::deque::{Injector, Steal, Stealer};
-use crate::loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
 use crate::loom::sync::{Condvar, Mutex};
 use crate::park::{Park, Parker};
 use crate::task::core::TaskMeta;
@@ -50,11 +53,9 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     is_shutdown: AtomicBool,
-    /// Threads inside `push_remote`; the final drain waits for them (see module doc).
-    remote_pushers: AtomicUsize,
     pub(crate) monitor: Monitor,
-    /// Worker and monitor threads still running.
-    pub(crate) threads: ThreadCount,
+    /// Worker and monitor threads.
+    pub(crate) threads: Threads,
     /// Runtime start, the epoch of the monitor's timestamps.
     pub(crate) epoch: Instant,
 }
@@ -74,46 +75,71 @@ pub(crate) struct Remote {
     pub(crate) stall_since: AtomicU64,
 }
 
-/// Counts live threads; shutdown waits (with an optional deadline) for zero.
-pub(crate) struct ThreadCount {
-    count: Mutex<usize>,
+/// The runtime's threads: a live count (decremented as a thread's last act of runtime work)
+/// and their join handles, so shutdown can wait with a deadline and then join for real.
+pub(crate) struct Threads {
+    state: Mutex<ThreadsState>,
     zero: Condvar,
 }
 
-impl ThreadCount {
-    fn new() -> ThreadCount {
-        ThreadCount {
-            count: Mutex::new(0),
+struct ThreadsState {
+    live: usize,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Threads {
+    fn new() -> Threads {
+        Threads {
+            state: Mutex::new(ThreadsState {
+                live: 0,
+                handles: Vec::new(),
+            }),
             zero: Condvar::new(),
         }
     }
 
+    /// Counts a thread about to be spawned.
     pub(crate) fn enter(&self) {
-        *self.count.lock() += 1;
+        self.state.lock().live += 1;
+    }
+
+    /// Keeps the join handle of a spawned thread (pruning threads that already ended, which
+    /// `block_in_place` produces one per call).
+    pub(crate) fn spawned(&self, handle: std::thread::JoinHandle<()>) {
+        let mut state = self.state.lock();
+        state.handles.retain(|h| !h.is_finished());
+        state.handles.push(handle);
     }
 
     pub(crate) fn exit(&self) {
-        let mut count = self.count.lock();
-        *count -= 1;
-        if *count == 0 {
+        let mut state = self.state.lock();
+        state.live -= 1;
+        if state.live == 0 {
             self.zero.notify_all();
         }
     }
 
-    /// True if every thread exited before the deadline.
+    /// Waits until every thread exited (then joins them, so their last drops are done) or
+    /// the deadline passed (then they are left running). True if all exited.
     fn wait(&self, deadline: Option<Instant>) -> bool {
-        let mut count = self.count.lock();
-        while *count > 0 {
+        let mut state = self.state.lock();
+        while state.live > 0 {
             match deadline {
-                None => count = self.zero.wait(count),
+                None => state = self.zero.wait(state),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
                         return false;
                     }
-                    count = self.zero.wait_timeout(count, deadline - now).0;
+                    state = self.zero.wait_timeout(state, deadline - now).0;
                 }
             }
+        }
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        for handle in handles {
+            // A live count of zero means none of them is this thread.
+            let _ = handle.join();
         }
         true
     }
@@ -126,7 +152,10 @@ pub(crate) struct MultiThread {
 
 impl MultiThread {
     /// Starts the workers and the monitor thread (which parks on `driver`).
-    pub(crate) fn new(config: Config, driver: Box<dyn Park>) -> std::io::Result<(MultiThread, Arc<Handle>)> {
+    pub(crate) fn new(
+        config: Config,
+        driver: Box<dyn Park>,
+    ) -> std::io::Result<(MultiThread, Arc<Handle>)> {
         let n = config.worker_threads;
         assert!(n > 0, "worker_threads must be at least 1");
         let mut cores = Vec::with_capacity(n);
@@ -144,14 +173,15 @@ impl MultiThread {
                 idle: Idle::new(n),
                 owned: OwnedTasks::new(n * 4),
                 is_shutdown: AtomicBool::new(false),
-                remote_pushers: AtomicUsize::new(0),
                 monitor: Monitor::new(driver.unparker()),
-                threads: ThreadCount::new(),
+                threads: Threads::new(),
                 epoch: Instant::now(),
             },
             common: Common { config, blocking },
         });
-        let rt = MultiThread { handle: handle.clone() };
+        let rt = MultiThread {
+            handle: handle.clone(),
+        };
         monitor::spawn_thread(&handle, driver)?;
         for core in cores {
             if let Err((e, core)) = worker::spawn_thread(&handle, core) {
@@ -170,6 +200,8 @@ impl MultiThread {
             // Somebody else shut down already; wait like they did.
             return handle.shared.threads.wait(deadline);
         }
+        // Pairs with the fence in `push_remote`.
+        fence(SeqCst);
         for (index, remote) in handle.shared.remotes.iter().enumerate() {
             handle.shared.idle.unpark_worker_by_id(index);
             remote.unpark.unpark();
@@ -190,7 +222,12 @@ impl MultiThread {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(me: &Arc<Handle>, future: F, id: Id, meta: TaskMeta) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        me: &Arc<Handle>,
+        future: F,
+        id: Id,
+        meta: TaskMeta,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -222,20 +259,16 @@ impl Handle {
 
     /// Pushes to the injector; after shutdown the notification is dropped instead.
     pub(crate) fn push_remote(&self, task: Notified) {
-        self.shared.remote_pushers.fetch_add(1, SeqCst);
-        if self.shared.is_shutdown.load(SeqCst) {
-            drop(task);
-        } else {
-            self.shared.injector.push(task);
+        self.shared.injector.push(task);
+        // Pairs with the fence in `MultiThread::shutdown` (see the module doc).
+        fence(SeqCst);
+        if self.shared.is_shutdown.load(Relaxed) {
+            self.drain_injector();
         }
-        self.shared.remote_pushers.fetch_sub(1, Release);
     }
 
-    /// Drops every queued notification; called once all threads are gone (or timed out).
+    /// Drops every queued notification.
     fn drain_injector(&self) {
-        while self.shared.remote_pushers.load(SeqCst) != 0 {
-            crate::loom::thread::yield_now();
-        }
         loop {
             match self.shared.injector.steal() {
                 Steal::Success(task) => drop(task),
@@ -278,7 +311,7 @@ impl Handle {
         at.saturating_duration_since(self.shared.epoch).as_nanos() as u64
     }
 
-    pub(crate) fn from_epoch(&self, nanos: u64) -> Instant {
+    pub(crate) fn at_epoch_offset(&self, nanos: u64) -> Instant {
         self.shared.epoch + Duration::from_nanos(nanos)
     }
 }

@@ -53,7 +53,9 @@ pub struct StallReport {
     /// How long the poll lasted (at least; exact once `finished`). Measured from the first
     /// monitor tick that saw the poll, so it may be short by up to one tick.
     pub duration: Duration,
-    /// Whether the poll has returned.
+    /// Whether the poll has returned. Set by the worker right after the poll returns, so it
+    /// can lag the task's `JoinHandle` resolving (the task completes inside its last poll) by
+    /// a few microseconds, and by at most one monitor tick in the worst case.
     pub finished: bool,
     seq: u64,
 }
@@ -94,15 +96,17 @@ impl Monitor {
         self.reports.lock().iter().cloned().collect()
     }
 
-    /// The worker's poll `seq` ended after being reported: record the final duration.
-    pub(crate) fn finish_stall(&self, handle: &Handle, worker: usize, seq: u64) {
-        let since = handle.from_epoch(handle.shared.remotes[worker].stall_since.load(Relaxed));
-        let duration = since.elapsed();
+    /// The reported poll `seq` of `worker` ended at (or before) `end`: record the final
+    /// duration. Called by the worker at the end of the poll (exact) and by the monitor's
+    /// sweep (at most one tick late) in case the worker missed the report; first one wins.
+    pub(crate) fn finish_stall(&self, handle: &Handle, worker: usize, seq: u64, end: Instant) {
+        let since = handle.at_epoch_offset(handle.shared.remotes[worker].stall_since.load(Relaxed));
+        let duration = end.saturating_duration_since(since);
         let mut reports = self.reports.lock();
         if let Some(report) = reports
             .iter_mut()
             .rev()
-            .find(|r| r.worker == worker && r.seq == seq)
+            .find(|r| r.worker == worker && r.seq == seq && !r.finished)
         {
             report.duration = duration.max(report.duration);
             report.finished = true;
@@ -128,16 +132,23 @@ struct WorkerView {
 pub(crate) fn spawn_thread(handle: &Arc<Handle>, driver: Box<dyn Park>) -> std::io::Result<()> {
     handle.shared.threads.enter();
     let config = handle.config();
-    let mut builder = std::thread::Builder::new().name(format!("{}-monitor", (config.thread_name)()));
+    let mut builder =
+        std::thread::Builder::new().name(format!("{}-monitor", (config.thread_name)()));
     if let Some(size) = config.thread_stack_size {
         builder = builder.stack_size(size);
     }
     let thread_handle = handle.clone();
     match builder.spawn(move || run(thread_handle, driver)) {
-        Ok(_) => Ok(()),
+        Ok(thread) => {
+            handle.shared.threads.spawned(thread);
+            Ok(())
+        }
         Err(e) => {
             handle.shared.threads.exit();
-            Err(std::io::Error::new(e.kind(), format!("failed to spawn the runtime monitor thread: {e}")))
+            Err(std::io::Error::new(
+                e.kind(),
+                format!("failed to spawn the runtime monitor thread: {e}"),
+            ))
         }
     }
 }
@@ -146,16 +157,22 @@ fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
     struct Exit(Arc<Handle>);
     impl Drop for Exit {
         fn drop(&mut self) {
+            if let Some(cb) = &self.0.config().on_thread_stop {
+                cb();
+            }
             self.0.shared.threads.exit();
         }
     }
     let _exit = Exit(handle.clone());
+    let config = handle.config();
+    if let Some(cb) = &config.on_thread_start {
+        cb();
+    }
     let sched_handle = scheduler::Handle {
         inner: scheduler::Kind::MultiThread(handle.clone()),
     };
     let _current = context::set_current(&sched_handle);
 
-    let config = handle.config();
     let tick = config.handoff_threshold.max(MIN_TICK);
     let now = Instant::now();
     let mut views = vec![
@@ -167,9 +184,11 @@ fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
         handle.shared.remotes.len()
     ];
     let monitor = &handle.shared.monitor;
+    // Reports whose poll may have ended without the worker completing them.
+    let mut unfinished: Vec<(usize, u64)> = Vec::new();
     while !handle.is_shutdown() {
-        if handle.shared.idle.num_unparked() > 0 {
-            check_workers(&handle, &mut views);
+        if handle.shared.idle.num_unparked() > 0 || !unfinished.is_empty() {
+            check_workers(&handle, &mut views, &mut unfinished);
             driver.park_timeout(tick);
         } else {
             monitor.sleeping.store(true, SeqCst);
@@ -182,9 +201,16 @@ fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
     driver.shutdown();
 }
 
-fn check_workers(handle: &Handle, views: &mut [WorkerView]) {
+fn check_workers(handle: &Handle, views: &mut [WorkerView], unfinished: &mut Vec<(usize, u64)>) {
     let config = handle.config();
     let now = Instant::now();
+    unfinished.retain(|&(worker, seq)| {
+        if handle.shared.remotes[worker].poll_seq.load(Acquire) == seq {
+            return true;
+        }
+        handle.shared.monitor.finish_stall(handle, worker, seq, now);
+        false
+    });
     for (index, view) in views.iter_mut().enumerate() {
         let remote = &handle.shared.remotes[index];
         let seq = remote.poll_seq.load(Acquire);
@@ -203,7 +229,9 @@ fn check_workers(handle: &Handle, views: &mut [WorkerView]) {
         }
         if stuck_for >= config.stall_threshold && !view.reported {
             view.reported = true;
-            report_stall(handle, index, seq, view.since, stuck_for);
+            if report_stall(handle, index, seq, view.since, stuck_for) {
+                unfinished.push((index, seq));
+            }
         }
     }
 }
@@ -224,15 +252,22 @@ fn hand_off(handle: &Handle, index: usize) {
     }
 }
 
-fn report_stall(handle: &Handle, worker: usize, seq: u64, since: Instant, stuck_for: Duration) {
+/// Files a stall report; false if the poll ended before it could be attributed.
+fn report_stall(
+    handle: &Handle,
+    worker: usize,
+    seq: u64,
+    since: Instant,
+    stuck_for: Duration,
+) -> bool {
     let remote = &handle.shared.remotes[worker];
     let raw_id = remote.task_id.load(Relaxed);
     // The poll may have ended between our loads; then the id is of a later poll: check again.
     if remote.poll_seq.load(Acquire) != seq {
-        return;
+        return false;
     }
     let Some(task_id) = NonZeroU64::new(raw_id).map(Id) else {
-        return;
+        return false;
     };
     let (task_name, spawned_at) = match handle.shared.owned.describe(task_id) {
         Some((name, location)) => (name, Some(location)),
@@ -265,4 +300,5 @@ fn report_stall(handle: &Handle, worker: usize, seq: u64, since: Instant, stuck_
     }
     remote.stall_since.store(handle.since_epoch(since), Relaxed);
     remote.stall_seq.store(seq, Release);
+    true
 }

@@ -32,6 +32,9 @@ pub(crate) struct Core {
     is_searching: bool,
     is_shutdown: bool,
     next_streak: u8,
+    /// A task yielded since the last look at the injector: look there first next time, so
+    /// tasks from outside are not starved by tasks that keep yielding to each other.
+    injector_first: bool,
     /// The owner's copy of `Remote::poll_seq`.
     poll_seq: u64,
     rand: FastRand,
@@ -58,6 +61,7 @@ impl Core {
             is_searching: false,
             is_shutdown: false,
             next_streak: 0,
+            injector_first: false,
             poll_seq: 0,
             rand: FastRand::new(index as u64 + 1),
             parker,
@@ -74,6 +78,7 @@ impl Core {
     pub(crate) fn schedule_local(&mut self, handle: &Handle, task: Notified, is_yield: bool) {
         let pushed = if is_yield {
             self.run_queue.push(task);
+            self.injector_first = true;
             true
         } else if let Some(prev) = self.remote(handle).next.put(task) {
             self.run_queue.push(prev);
@@ -88,9 +93,15 @@ impl Core {
     }
 
     fn next_task(&mut self, handle: &Handle) -> Option<Notified> {
-        if self.tick % handle.config().global_queue_interval == 0 {
-            // Fairness: the injector goes first now and then, or a busy worker could starve it.
-            if let Steal::Success(task) = handle.shared.injector.steal() {
+        if self.injector_first
+            || self
+                .tick
+                .is_multiple_of(handle.config().global_queue_interval)
+        {
+            // Fairness: the injector goes first now and then (and after a yield), or a busy
+            // worker could starve it. A batch, so the remote tasks queue up behind the yielder.
+            self.injector_first = false;
+            if let Some(task) = self.pull_injector(handle) {
                 return Some(task);
             }
         }
@@ -191,17 +202,26 @@ impl Core {
         true
     }
 
-    fn poll_start(&mut self, handle: &Handle, task: &Notified) -> u64 {
+    fn poll_start(&mut self, handle: &Handle, task: &Notified) {
         let remote = self.remote(handle);
         self.poll_seq += 1;
         remote.task_id.store(task.id().as_u64(), Relaxed);
         remote.poll_seq.store(self.poll_seq, Release);
-        self.poll_seq
     }
 
+    /// Marks the end of the poll `poll_start` began; completes its stall report, if the
+    /// monitor filed one (one relaxed-ish load per poll).
     fn poll_end(&mut self, handle: &Handle) {
+        let seq = self.poll_seq;
         self.poll_seq += 1;
-        self.remote(handle).poll_seq.store(self.poll_seq, Release);
+        let remote = self.remote(handle);
+        remote.poll_seq.store(self.poll_seq, Release);
+        if remote.stall_seq.load(Acquire) == seq {
+            handle
+                .shared
+                .monitor
+                .finish_stall(handle, self.index, seq, std::time::Instant::now());
+        }
     }
 
     /// Drops the notifications still queued here; the tasks themselves are cancelled through
@@ -215,7 +235,10 @@ impl Core {
 }
 
 /// Starts a thread running the worker loop with `core`; on failure the core comes back.
-pub(crate) fn spawn_thread(handle: &Arc<Handle>, core: Box<Core>) -> Result<(), (std::io::Error, Box<Core>)> {
+pub(crate) fn spawn_thread(
+    handle: &Arc<Handle>,
+    core: Box<Core>,
+) -> Result<(), (std::io::Error, Box<Core>)> {
     handle.shared.threads.enter();
     let config = handle.config();
     let mut builder = std::thread::Builder::new().name((config.thread_name)());
@@ -237,7 +260,10 @@ pub(crate) fn spawn_thread(handle: &Arc<Handle>, core: Box<Core>) -> Result<(), 
         run_thread(thread_handle, core);
     });
     match spawned {
-        Ok(_) => Ok(()),
+        Ok(thread) => {
+            handle.shared.threads.spawned(thread);
+            Ok(())
+        }
         Err(e) => {
             handle.shared.threads.exit();
             let core = slot
@@ -245,7 +271,10 @@ pub(crate) fn spawn_thread(handle: &Arc<Handle>, core: Box<Core>) -> Result<(), 
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
                 .expect("worker core missing");
-            let err = std::io::Error::new(e.kind(), format!("failed to spawn a runtime worker thread: {e}"));
+            let err = std::io::Error::new(
+                e.kind(),
+                format!("failed to spawn a runtime worker thread: {e}"),
+            );
             Err((err, core))
         }
     }
@@ -290,7 +319,7 @@ impl Context {
         core.is_shutdown = handle.is_shutdown();
         while !core.is_shutdown {
             core.tick = core.tick.wrapping_add(1);
-            if core.tick % event_interval == 0 {
+            if core.tick.is_multiple_of(event_interval) {
                 core.is_shutdown = handle.is_shutdown();
                 if core.is_shutdown {
                     break;
@@ -315,14 +344,11 @@ impl Context {
     fn run_task(&self, task: Notified, mut core: Box<Core>) -> Option<Box<Core>> {
         let handle = &*self.handle;
         core.transition_from_searching(handle);
-        let seq = core.poll_start(handle, &task);
+        core.poll_start(handle, &task);
         *self.core.borrow_mut() = Some(core);
         coop::budget(|| task.run());
         let mut core = self.core.borrow_mut().take()?;
         core.poll_end(handle);
-        if core.remote(handle).stall_seq.load(Relaxed) == seq {
-            handle.shared.monitor.finish_stall(handle, core.index, seq);
-        }
         Some(core)
     }
 
@@ -350,10 +376,15 @@ impl Context {
 
 /// Runs `f` with this thread's worker core if the thread is a worker of `handle` that
 /// currently holds its core (i.e. inside a task poll), else with `None`.
-pub(crate) fn with_local_core<R>(handle: &Arc<Handle>, f: impl FnOnce(Option<&mut Core>) -> R) -> R {
+pub(crate) fn with_local_core<R>(
+    handle: &Arc<Handle>,
+    f: impl FnOnce(Option<&mut Core>) -> R,
+) -> R {
     context::with_scheduler(|cx| {
         let cx = match cx {
-            Some(scheduler::Context::MultiThread(cx)) if Arc::ptr_eq(&cx.handle, handle) => Some(cx),
+            Some(scheduler::Context::MultiThread(cx)) if Arc::ptr_eq(&cx.handle, handle) => {
+                Some(cx)
+            }
             _ => None,
         };
         match cx.and_then(|cx| cx.core.try_borrow_mut().ok()) {
@@ -377,7 +408,11 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         Some(scheduler::Context::CurrentThread(_)) => Err(()),
         Some(scheduler::Context::MultiThread(cx)) => {
             // No core here means we are already inside block_in_place: just run.
-            Ok(cx.core.borrow_mut().take().map(|core| (cx.handle.clone(), core)))
+            Ok(cx
+                .core
+                .borrow_mut()
+                .take()
+                .map(|core| (cx.handle.clone(), core)))
         }
         None => Ok(None),
     });
@@ -385,7 +420,8 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         panic!("{BLOCK_IN_PLACE_CURRENT_THREAD}");
     };
     if let Some((handle, mut core)) = taken {
-        // This poll no longer blocks the core: stop the monitor from counting it as a stall.
+        // This poll no longer blocks the core: stop the monitor from counting it as a stall
+        // (and complete a stall report it may already have filed for the part before).
         core.poll_end(&handle);
         if let Err((e, mut core)) = spawn_thread(&handle, core) {
             // No replacement thread: keep the core and block this worker instead, so no queued
