@@ -6,85 +6,23 @@
 //!
 //! Thread counts read `/proc/self/task/*/comm` (Linux), with unique names of at most 7 chars.
 
+mod support;
+
 use futures::channel::oneshot;
 use runtime::{Builder, Handle, Runtime, RuntimeFlavor};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{occupy_blocking_threads, spin_for, threads_named, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn watchdog<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let _tx = tx;
-        f()
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => match thread.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(RecvTimeoutError::Timeout) => panic!("watchdog: {what} did not finish within {secs} s"),
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn spin_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
-
-fn threads_named(name: &str) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task (Linux only)") {
-        if let Ok(comm) = std::fs::read_to_string(entry.unwrap().path().join("comm")) {
-            if comm.trim_end_matches('\n') == name {
-                n += 1;
-            }
-        }
-    }
-    n
-}
-
 fn thread_name() -> Option<String> {
     std::thread::current().name().map(String::from)
-}
-
-/// Runs `n` blocking closures at once (a barrier keeps them in flight): the pool then has at
-/// least `n` threads.
-fn occupy_blocking_threads(rt: &Runtime, n: usize) {
-    let barrier = Arc::new(Barrier::new(n + 1));
-    let handles: Vec<_> = (0..n)
-        .map(|_| {
-            let b = barrier.clone();
-            rt.spawn_blocking(move || {
-                b.wait();
-            })
-        })
-        .collect();
-    barrier.wait();
-    rt.block_on(async {
-        for h in handles {
-            h.await.unwrap();
-        }
-    });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,30 +4,15 @@
 //! its tasks), `spawn_blocking` and `spawn_on`, panics, the empty set, and cancel safety of
 //! `join_next`.
 
+mod support;
+
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
 use runtime::task::{self, AbortHandle, JoinSet};
-use runtime::{Builder, Runtime, RuntimeFlavor};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-}
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
-}
-
-/// Runs `f` on a 2-worker multi-thread runtime and on a current-thread runtime.
-fn on_both_flavors(f: impl Fn(&Runtime, RuntimeFlavor)) {
-    f(&multi_thread(), RuntimeFlavor::MultiThread);
-    f(&current_thread(), RuntimeFlavor::CurrentThread);
-}
+use support::{current_thread, on_both_flavors, yield_until, CountDrop};
 
 /// Sends its tag on an unbounded channel when dropped: observes a task's future being dropped.
 struct ReportDrop(usize, mpsc::UnboundedSender<usize>);
@@ -35,22 +20,6 @@ struct ReportDrop(usize, mpsc::UnboundedSender<usize>);
 impl Drop for ReportDrop {
     fn drop(&mut self) {
         let _ = self.1.unbounded_send(self.0);
-    }
-}
-
-/// Increments a counter when dropped.
-struct CountDrop(Arc<AtomicUsize>);
-
-impl Drop for CountDrop {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
-
-async fn yield_until(mut cond: impl FnMut() -> bool) {
-    while !cond() {
-        task::yield_now().await;
-        std::thread::yield_now();
     }
 }
 

@@ -9,6 +9,8 @@
 //! sets `worker_threads` explicitly, so the one test that sets the variable cannot affect the
 //! others; the variable is restored afterwards.
 
+mod support;
+
 use runtime::task::{self, JoinHandle};
 use runtime::{Builder, Handle, Runtime, RuntimeFlavor, TryCurrentError};
 use std::any::Any;
@@ -17,32 +19,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
+use support::{
+    current_thread, drop_flag, multi_thread, on_both_flavors, on_both_flavors_owned,
+    panic_payload_str, watchdog, EnvVarGuard,
+};
 
-fn multi_thread() -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap()
-}
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread().build().unwrap()
-}
-
-/// Builds a fresh runtime of each flavor in turn and hands it to `f`.
-fn on_both_flavors(f: impl Fn(Runtime, RuntimeFlavor)) {
-    f(multi_thread(), RuntimeFlavor::MultiThread);
-    f(current_thread(), RuntimeFlavor::CurrentThread);
-}
-
+/// The message of a panic payload, which must be a `&str` or a `String`.
 fn payload_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        panic!("panic payload is neither &str nor String")
-    }
+    panic_payload_str(payload)
+        .expect("panic payload is neither &str nor String")
+        .to_string()
 }
 
 /// Runs `f`, which must panic, and returns the panic message.
@@ -56,30 +42,6 @@ fn panic_message<R>(f: impl FnOnce() -> R) -> String {
 fn assert_contains_all(msg: &str, needles: &[&str]) {
     for needle in needles {
         assert!(msg.contains(needle), "message lacks {needle:?}: {msg}");
-    }
-}
-
-/// Runs `f` on a helper thread and fails if it has not returned within `secs` (a deadlock
-/// detector: the healthy case returns immediately; the thread is leaked on failure).
-fn returns_within<R: Send + 'static>(
-    secs: u64,
-    what: &str,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => {
-            thread.join().unwrap();
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what} did not return (deadlock?)"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // The closure panicked: propagate its panic.
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
     }
 }
 
@@ -316,25 +278,10 @@ fn builder_minimum_values_are_accepted() {
     assert_eq!(v, 6);
 }
 
-/// Restores an environment variable when dropped (even if the test fails).
-struct RestoreEnv(&'static str, Option<std::ffi::OsString>);
-
-impl Drop for RestoreEnv {
-    fn drop(&mut self) {
-        match self.1.take() {
-            Some(v) => std::env::set_var(self.0, v),
-            None => std::env::remove_var(self.0),
-        }
-    }
-}
-
 #[test]
 fn invalid_worker_threads_env_var_is_an_error() {
     assert_eq!(runtime::WORKER_THREADS_ENV, "RUNTIME_WORKER_THREADS");
-    let _restore = RestoreEnv(
-        "RUNTIME_WORKER_THREADS",
-        std::env::var_os("RUNTIME_WORKER_THREADS"),
-    );
+    let _restore = EnvVarGuard::save("RUNTIME_WORKER_THREADS");
     for bad in ["abc", "0", "-1", "", "2x"] {
         std::env::set_var("RUNTIME_WORKER_THREADS", bad);
         let err = Builder::new_multi_thread()
@@ -412,7 +359,7 @@ fn join_handle_polled_after_completion_panics() {
 
 fn inner_runtime(flavor: RuntimeFlavor) -> Runtime {
     match flavor {
-        RuntimeFlavor::MultiThread => multi_thread(),
+        RuntimeFlavor::MultiThread => multi_thread(2),
         _ => current_thread(),
     }
 }
@@ -423,7 +370,7 @@ fn dropping_a_runtime_inside_block_on_does_not_deadlock() {
         for inner_flavor in [RuntimeFlavor::MultiThread, RuntimeFlavor::CurrentThread] {
             let what =
                 format!("dropping a {inner_flavor:?} runtime inside a {outer_flavor:?} block_on");
-            let cancelled = returns_within(30, &what, move || {
+            let cancelled = watchdog(&what, 30, move || {
                 let outer = inner_runtime(outer_flavor);
                 outer.block_on(async move {
                     let inner = inner_runtime(inner_flavor);
@@ -447,8 +394,8 @@ fn dropping_a_runtime_inside_block_on_does_not_deadlock() {
 fn dropping_a_runtime_inside_a_spawned_task_does_not_deadlock() {
     for inner_flavor in [RuntimeFlavor::MultiThread, RuntimeFlavor::CurrentThread] {
         let what = format!("dropping a {inner_flavor:?} runtime inside a worker task");
-        returns_within(30, &what, move || {
-            let outer = multi_thread();
+        watchdog(&what, 30, move || {
+            let outer = multi_thread(2);
             let ok = outer.block_on(async move {
                 runtime::spawn(async move {
                     let inner = inner_runtime(inner_flavor);
@@ -470,24 +417,17 @@ fn dropping_a_runtime_inside_a_spawned_task_does_not_deadlock() {
 
 #[test]
 fn spawn_after_runtime_dropped_is_cancelled() {
-    on_both_flavors(|rt, flavor| {
+    on_both_flavors_owned(|rt, flavor| {
         let handle = rt.handle().clone();
         drop(rt);
-        let dropped = Arc::new(AtomicBool::new(false));
-        struct Flag(Arc<AtomicBool>);
-        impl Drop for Flag {
-            fn drop(&mut self) {
-                self.0.store(true, SeqCst);
-            }
-        }
-        let guard = Flag(dropped.clone());
+        let (guard, dropped) = drop_flag();
         let ran = Arc::new(AtomicBool::new(false));
         let r = ran.clone();
         let h = handle.spawn(async move {
             let _guard = guard;
             r.store(true, SeqCst);
         });
-        let res = returns_within(30, "awaiting a task spawned after shutdown", move || {
+        let res = watchdog("awaiting a task spawned after shutdown", 30, move || {
             futures::executor::block_on(h).map_err(|e| e.is_cancelled())
         });
         assert_eq!(
@@ -514,15 +454,15 @@ fn spawn_after_runtime_dropped_is_cancelled() {
 
 #[test]
 fn spawn_blocking_after_runtime_dropped_is_cancelled() {
-    on_both_flavors(|rt, flavor| {
+    on_both_flavors_owned(|rt, flavor| {
         let handle = rt.handle().clone();
         drop(rt);
         let ran = Arc::new(AtomicBool::new(false));
         let r = ran.clone();
         let h = handle.spawn_blocking(move || r.store(true, SeqCst));
-        let res = returns_within(
-            30,
+        let res = watchdog(
             "awaiting a blocking task spawned after shutdown",
+            30,
             move || futures::executor::block_on(h).map_err(|e| e.is_cancelled()),
         );
         assert_eq!(res, Err(true), "{flavor:?}");
@@ -535,7 +475,7 @@ fn spawn_blocking_after_runtime_dropped_is_cancelled() {
 
 #[test]
 fn dropping_runtime_cancels_pending_tasks() {
-    on_both_flavors(|rt, flavor| {
+    on_both_flavors_owned(|rt, flavor| {
         let (started_tx, started_rx) = mpsc::channel::<()>();
         let h = rt.spawn(async move {
             started_tx.send(()).unwrap();
@@ -545,7 +485,7 @@ fn dropping_runtime_cancels_pending_tasks() {
             started_rx.recv().unwrap();
         }
         drop(rt);
-        let res = returns_within(30, "awaiting a task of a dropped runtime", move || {
+        let res = watchdog("awaiting a task of a dropped runtime", 30, move || {
             futures::executor::block_on(h).map_err(|e| e.is_cancelled())
         });
         assert_eq!(res, Err(true), "{flavor:?}");
@@ -555,7 +495,7 @@ fn dropping_runtime_cancels_pending_tasks() {
 #[test]
 fn shutdown_timeout_and_background_cancel_tasks() {
     for background in [false, true] {
-        on_both_flavors(|rt, flavor| {
+        on_both_flavors_owned(|rt, flavor| {
             let h = rt.spawn(std::future::pending::<()>());
             let handle = rt.handle().clone();
             if background {
@@ -563,12 +503,12 @@ fn shutdown_timeout_and_background_cancel_tasks() {
             } else {
                 rt.shutdown_timeout(Duration::from_secs(10));
             }
-            let res = returns_within(30, "awaiting a task after shutdown", move || {
+            let res = watchdog("awaiting a task after shutdown", 30, move || {
                 futures::executor::block_on(h).map_err(|e| e.is_cancelled())
             });
             assert_eq!(res, Err(true), "{flavor:?}, background={background}");
             let late = handle.spawn(async { 1 });
-            let res = returns_within(30, "awaiting a task spawned after shutdown", move || {
+            let res = watchdog("awaiting a task spawned after shutdown", 30, move || {
                 futures::executor::block_on(late).map_err(|e| e.is_cancelled())
             });
             assert_eq!(res, Err(true), "{flavor:?}, background={background}");
@@ -600,9 +540,9 @@ fn spawning_from_a_drop_during_shutdown_does_not_deadlock() {
     for flavor in [RuntimeFlavor::MultiThread, RuntimeFlavor::CurrentThread] {
         let spawned = Arc::new(std::sync::Mutex::new(Vec::new()));
         let s = spawned.clone();
-        returns_within(
-            30,
+        watchdog(
             "dropping a runtime whose tasks spawn in Drop",
+            30,
             move || {
                 let rt = inner_runtime(flavor);
                 let (started_tx, started_rx) = mpsc::channel::<()>();
@@ -633,7 +573,7 @@ fn spawning_from_a_drop_during_shutdown_does_not_deadlock() {
             late.len()
         );
         for h in late {
-            let res = returns_within(30, "awaiting a task spawned during shutdown", move || {
+            let res = watchdog("awaiting a task spawned during shutdown", 30, move || {
                 futures::executor::block_on(h).map_err(|e| e.is_cancelled())
             });
             assert_eq!(

@@ -9,16 +9,18 @@
 //!
 //! Bounds are generous (CI has 2 cores); the wall-clock ones only catch a missing hand-off.
 
+mod support;
+
 use futures::channel::oneshot;
 use runtime::{Builder, Runtime, StallReport};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
+use support::{spin_for, tids_named, wait_until};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -41,41 +43,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Runs `f` on its own thread (serialized with the other tests, see [`SERIAL`]); fails the test
-/// if it does not return within `secs`.
+/// [`support::watchdog`] serialized with the other tests of this file (see [`SERIAL`]): runs
+/// `f` on its own thread; fails the test if it does not return within `secs`.
 fn watchdog<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let _serial = serial();
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let _tx = tx;
-        f()
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => match thread.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(RecvTimeoutError::Timeout) => panic!("watchdog: {what} did not finish within {secs} s"),
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Busy-waits (a poll that does not return) for `d`.
-fn spin_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
+    support::watchdog(what, secs, f)
 }
 
 fn reports_for(rt: &Runtime, id: runtime::task::Id) -> Vec<StallReport> {
@@ -84,20 +56,6 @@ fn reports_for(rt: &Runtime, id: runtime::task::Id) -> Vec<StallReport> {
         .into_iter()
         .filter(|r| r.task_id == id)
         .collect()
-}
-
-/// Linux thread ids of this process's threads named exactly `name`.
-fn tids_named(name: &str) -> Vec<String> {
-    let mut tids = Vec::new();
-    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task (Linux only)") {
-        let entry = entry.unwrap();
-        if let Ok(comm) = std::fs::read_to_string(entry.path().join("comm")) {
-            if comm.trim_end_matches('\n') == name {
-                tids.push(entry.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    tids
 }
 
 /// CPU time (utime + stime, from `/proc/self/task/<tid>/stat`) and context switches (voluntary +

@@ -8,86 +8,21 @@
 //! `RUNTIME_WORKER_THREADS` tests, which take `ENV_LOCK` (the variable is process-global).
 //! Thread counts read `/proc/self/task/*/comm` (Linux), with unique names of at most 7 chars.
 
+mod support;
+
 use futures::channel::{mpsc as fmpsc, oneshot};
 use futures::StreamExt;
 use runtime::{Builder, Runtime};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
+use support::{build, spin_for, threads_named, wait_until, watchdog, EnvVarGuard, Flavor};
 
 /// Serializes the tests that touch `RUNTIME_WORKER_THREADS`.
 static ENV_LOCK: Mutex<()> = Mutex::new(());
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Clone, Copy, Debug)]
-enum Flavor {
-    Multi,
-    Current,
-}
-
-const BOTH: [Flavor; 2] = [Flavor::Multi, Flavor::Current];
-
-fn build(flavor: Flavor) -> Runtime {
-    match flavor {
-        Flavor::Multi => Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-        Flavor::Current => Builder::new_current_thread().build().unwrap(),
-    }
-}
-
-/// Runs `f` on its own thread; fails the test if it does not return within `secs`.
-fn watchdog<T: Send + 'static>(what: &str, secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let _tx = tx;
-        f()
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => match thread.join() {
-            Ok(v) => v,
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(RecvTimeoutError::Timeout) => panic!("watchdog: {what} did not finish within {secs} s"),
-    }
-}
-
-fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting until {what}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn spin_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
-
-fn threads_named(name: &str) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc/self/task").expect("/proc/self/task (Linux only)") {
-        if let Ok(comm) = std::fs::read_to_string(entry.unwrap().path().join("comm")) {
-            if comm.trim_end_matches('\n') == name {
-                n += 1;
-            }
-        }
-    }
-    n
-}
 
 // ---------------------------------------------------------------------------------------------
 // Work stealing
@@ -218,7 +153,7 @@ fn remote_spawn_wakes_parked_block_on_current_thread() {
 
 #[test]
 fn ping_pong_10_000_round_trips() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         let total = watchdog("ping-pong", 20, move || {
             let rt = build(flavor);
             rt.block_on(async {
@@ -266,7 +201,7 @@ fn chain(depth: usize, count: Arc<AtomicUsize>, done: oneshot::Sender<usize>) {
 
 #[test]
 fn chained_spawn_depth_1000() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         let seen = watchdog("chained spawn", 20, move || {
             let rt = build(flavor);
             rt.block_on(async {
@@ -305,7 +240,7 @@ fn yield_workload(rt: &Runtime, tasks: usize, yields: usize) -> usize {
 
 #[test]
 fn yield_heavy_200_tasks_x_1000_yields() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         let n = watchdog("yield-heavy", 30, move || {
             yield_workload(&build(flavor), 200, 1000)
         });
@@ -338,17 +273,10 @@ fn spawn_yield_workload(builder: &mut Builder) -> (usize, usize) {
 
 #[test]
 fn global_queue_interval_1_and_event_interval_1() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         for (gqi, ei) in [(1, 61), (61, 1), (1, 1)] {
             let got = watchdog("interval extremes", 20, move || {
-                let mut builder = match flavor {
-                    Flavor::Multi => {
-                        let mut b = Builder::new_multi_thread();
-                        b.worker_threads(2);
-                        b
-                    }
-                    Flavor::Current => Builder::new_current_thread(),
-                };
+                let mut builder = flavor.builder();
                 builder.global_queue_interval(gqi).event_interval(ei);
                 spawn_yield_workload(&mut builder)
             });
@@ -403,22 +331,6 @@ fn long_poll_does_not_block_other_tasks_multi_thread() {
 // RUNTIME_WORKER_THREADS
 // ---------------------------------------------------------------------------------------------
 
-/// Restores the variable (unset) even if the test fails.
-struct EnvGuard;
-
-impl EnvGuard {
-    fn set(value: &str) -> EnvGuard {
-        std::env::set_var(runtime::WORKER_THREADS_ENV, value);
-        EnvGuard
-    }
-}
-
-impl Drop for EnvGuard {
-    fn drop(&mut self) {
-        std::env::remove_var(runtime::WORKER_THREADS_ENV);
-    }
-}
-
 fn lock_env() -> std::sync::MutexGuard<'static, ()> {
     ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -428,7 +340,7 @@ fn worker_threads_env_sets_the_default() {
     let _lock = lock_env();
     assert_eq!(runtime::WORKER_THREADS_ENV, "RUNTIME_WORKER_THREADS");
     let rt = {
-        let _env = EnvGuard::set("3");
+        let _env = EnvVarGuard::set(runtime::WORKER_THREADS_ENV, "3");
         Builder::new_multi_thread()
             .thread_name("sc-env")
             .build()
@@ -458,7 +370,7 @@ fn worker_threads_env_sets_the_default() {
 fn worker_threads_setter_overrides_env() {
     let _lock = lock_env();
     let rt = {
-        let _env = EnvGuard::set("3");
+        let _env = EnvVarGuard::set(runtime::WORKER_THREADS_ENV, "3");
         Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("sc-envo")
@@ -484,7 +396,7 @@ fn worker_threads_setter_overrides_env() {
 fn worker_threads_env_invalid_is_an_error() {
     let _lock = lock_env();
     for bad in ["0", "abc", "-2", ""] {
-        let _env = EnvGuard::set(bad);
+        let _env = EnvVarGuard::set(runtime::WORKER_THREADS_ENV, bad);
         let err = Builder::new_multi_thread()
             .build()
             .expect_err("an invalid RUNTIME_WORKER_THREADS must fail build()");
@@ -499,7 +411,7 @@ fn worker_threads_env_invalid_is_an_error() {
         );
     }
     // Current-thread runtimes do not read it.
-    let _env = EnvGuard::set("abc");
+    let _env = EnvVarGuard::set(runtime::WORKER_THREADS_ENV, "abc");
     Builder::new_current_thread()
         .build()
         .expect("current-thread ignores the variable");
@@ -524,7 +436,7 @@ fn single_threaded(flavor: Flavor) -> Runtime {
 /// third task.
 #[test]
 fn endless_ping_pong_does_not_starve_other_tasks() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         watchdog("a third task next to an endless ping-pong", 20, move || {
             let rt = single_threaded(flavor);
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -567,7 +479,7 @@ fn endless_ping_pong_does_not_starve_other_tasks() {
 /// injector / remote queue) must still get their turn.
 #[test]
 fn busy_local_queue_does_not_starve_remote_spawns() {
-    for flavor in BOTH {
+    for flavor in Flavor::BOTH {
         watchdog("remote spawn next to a busy local queue", 20, move || {
             let rt = single_threaded(flavor);
             let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -8,6 +8,8 @@
 //! thread, panics, concurrency, abort, ids), `block_in_place`, `num_alive_tasks`,
 //! `Handle::current` and `Runtime::enter`.
 
+mod support;
+
 use futures::channel::oneshot;
 use runtime::task::{self, JoinError, JoinHandle};
 use runtime::{Builder, Handle, Runtime, RuntimeFlavor};
@@ -15,85 +17,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Barrier, Condvar, Mutex};
 use std::time::Duration;
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------------
-
-fn multi_thread(workers: usize) -> Runtime {
-    Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .expect("building a multi-thread runtime")
-}
-
-fn current_thread() -> Runtime {
-    Builder::new_current_thread()
-        .build()
-        .expect("building a current-thread runtime")
-}
-
-/// Runs `f` once on a 2-worker multi-thread runtime and once on a current-thread runtime. The
-/// flavor is passed along so that failures say which one broke.
-fn on_both_flavors(f: impl Fn(&Runtime, RuntimeFlavor)) {
-    f(&multi_thread(2), RuntimeFlavor::MultiThread);
-    f(&current_thread(), RuntimeFlavor::CurrentThread);
-}
-
-/// Sets a flag when dropped: observes that a task's future was dropped.
-struct DropFlag(Arc<AtomicBool>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.store(true, SeqCst);
-    }
-}
-
-fn drop_flag() -> (DropFlag, Arc<AtomicBool>) {
-    let flag = Arc::new(AtomicBool::new(false));
-    (DropFlag(flag.clone()), flag)
-}
-
-/// Yields (to the runtime and to the OS) until `cond` holds. Used where the condition is
-/// guaranteed to become true by the runtime shortly; a hang here is the failure mode.
-async fn yield_until(mut cond: impl FnMut() -> bool) {
-    while !cond() {
-        task::yield_now().await;
-        std::thread::yield_now();
-    }
-}
-
-/// Runs `f` on a helper thread and fails if it has not returned within `secs`: turns a
-/// deadlock or starvation into a failure instead of a hung test (the thread is leaked then).
-fn returns_within<R: Send + 'static>(
-    secs: u64,
-    what: &str,
-    f: impl FnOnce() -> R + Send + 'static,
-) -> R {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(v) => {
-            thread.join().unwrap();
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what} did not return (deadlock or starvation)")
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
-    }
-}
-
-fn panic_payload_str(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-}
+use support::{
+    current_thread, drop_flag, multi_thread, on_both_flavors, panic_payload_str, watchdog,
+    yield_until,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Spawning many tasks
@@ -1257,7 +1184,7 @@ fn next_slot_ping_pong_does_not_starve_queued_task() {
     // it only gets there if queued work still runs while the ping-pong goes on.
     const ROUNDS: usize = 1000;
     // The check is that this returns at all.
-    returns_within(60, "ping-pong starvation test", || {
+    watchdog("ping-pong starvation test", 60, || {
         let rt = multi_thread(1);
         rt.block_on(async {
             runtime::spawn(async {
@@ -1479,7 +1406,7 @@ fn tasks_left_by_one_block_on_run_in_the_next_on_current_thread() {
 #[test]
 fn many_concurrent_block_in_place_calls() {
     let rt = multi_thread(2);
-    let sum = returns_within(60, "concurrent block_in_place", move || {
+    let sum = watchdog("concurrent block_in_place", 60, move || {
         rt.block_on(async {
             let hs: Vec<_> = (0..100usize)
                 .map(|i| {

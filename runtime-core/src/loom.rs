@@ -185,6 +185,8 @@ mod loom_deque {
     pub(crate) enum Steal<T> {
         Empty,
         Success(T),
+        /// Never produced by the mutex-backed queue; kept so callers match crossbeam's enum.
+        #[allow(dead_code)]
         Retry,
     }
 
@@ -213,9 +215,6 @@ mod loom_deque {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
-        }
-        pub(crate) fn len(&self) -> usize {
-            self.0.lock().len()
         }
         pub(crate) fn stealer(&self) -> Stealer<T> {
             Stealer(self.0.clone())

@@ -236,8 +236,8 @@ impl Handle {
     {
         let id = Id::next();
         match &self.inner {
-            Kind::MultiThread(h) => multi_thread::Handle::spawn(h, future, id, meta),
-            Kind::CurrentThread(h) => current_thread::Handle::spawn(h, future, id, meta),
+            Kind::MultiThread(h) => crate::task::spawn_listed(&h.shared.owned, h, future, id, meta),
+            Kind::CurrentThread(h) => crate::task::spawn_listed(&h.owned, h, future, id, meta),
         }
     }
 

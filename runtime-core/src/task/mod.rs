@@ -206,6 +206,27 @@ where
     }
 }
 
+/// Creates a task listed in `owned` and hands its first notification to `scheduler` (if the
+/// list is closed the task is cancelled at once instead).
+pub(crate) fn spawn_listed<T, S>(
+    owned: &list::OwnedTasks<S>,
+    scheduler: &S,
+    future: T,
+    id: Id,
+    meta: TaskMeta,
+) -> JoinHandle<T::Output>
+where
+    T: Future + Send + 'static,
+    T::Output: Send + 'static,
+    S: Schedule + Clone,
+{
+    let (join, notified) = owned.bind(future, scheduler.clone(), id, meta);
+    if let Some(notified) = notified {
+        scheduler.schedule(notified);
+    }
+    join
+}
+
 /// Allocates a blocking-pool task.
 pub(crate) fn unowned<T, S>(
     future: T,

@@ -316,7 +316,9 @@ mod harness {
         assert_eq!(sched.scheduled(), 1);
         // Already notified: neither kind of wake queues it again.
         waker.wake_by_ref();
-        waker.clone().wake();
+        // By value (an owning clone, whose reference the wake consumes).
+        let owning = waker.clone();
+        owning.wake();
         assert_eq!(sched.queued(), 1);
         assert_eq!(sched.scheduled(), 1);
 
@@ -352,7 +354,8 @@ mod harness {
                 }
                 1 => {
                     // By value, through an owning clone: its reference is dropped.
-                    cx.waker().clone().wake();
+                    let owning = cx.waker().clone();
+                    owning.wake();
                     Poll::Pending
                 }
                 2 => Poll::Ready(()),

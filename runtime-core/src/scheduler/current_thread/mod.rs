@@ -19,9 +19,8 @@ use crate::loom::sync::atomic::{AtomicBool, Ordering::*};
 use crate::loom::sync::Mutex;
 use crate::park::{Park, Parker, Unpark};
 use crate::scheduler;
-use crate::task::core::TaskMeta;
 use crate::task::list::OwnedTasks;
-use crate::task::{self, Id, JoinHandle, Schedule};
+use crate::task::{self, Schedule};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -288,23 +287,6 @@ impl Context {
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(
-        me: &Arc<Handle>,
-        future: F,
-        id: Id,
-        meta: TaskMeta,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (join, notified) = me.owned.bind(future, me.clone(), id, meta);
-        if let Some(notified) = notified {
-            me.schedule(notified);
-        }
-        join
-    }
-
     fn pop_remote(&self) -> Option<Notified> {
         self.remote.lock().as_mut().and_then(VecDeque::pop_front)
     }

@@ -10,11 +10,10 @@
 //!   the next slot of a worker stuck in one poll to an idle worker and reports stalls.
 //!
 //! Shutdown: set the flag, wake everyone, cancel every listed task, wait for the threads,
-//! drain the injector. A push to the injector is followed by a SeqCst fence and a check of the
-//! flag (the shutdown side: flag, fence, drain): either the drain sees the pushed task or the
-//! pusher sees the flag and drains itself, so no notification (and no task) leaks.
+//! drain the injector ([`inject`] makes sure a push racing that drain leaks nothing).
 
 pub(crate) mod idle;
+pub(crate) mod inject;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub(crate) mod monitor;
@@ -24,19 +23,18 @@ pub(crate) mod worker;
 pub use monitor::StallReport;
 
 use self::idle::Idle;
+use self::inject::Inject;
 use self::monitor::Monitor;
 use self::next_slot::NextSlot;
 use super::{Common, Config};
 use crate::blocking;
-use crate::loom::deque::{Injector, Steal, Stealer};
-use crate::loom::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering::*};
+use crate::loom::deque::Stealer;
+use crate::loom::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use crate::loom::sync::{Condvar, Mutex};
 use crate::park::{Park, Parker};
-use crate::task::core::TaskMeta;
 use crate::task::list::OwnedTasks;
-use crate::task::{self, Id, JoinHandle, Schedule};
+use crate::task::{self, Schedule};
 use crossbeam_utils::CachePadded;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,7 +47,7 @@ pub(crate) struct Handle {
 
 pub(crate) struct Shared {
     pub(crate) remotes: Box<[CachePadded<Remote>]>,
-    pub(crate) injector: Injector<Notified>,
+    pub(crate) injector: Inject<Notified>,
     pub(crate) idle: Idle,
     pub(crate) owned: OwnedTasks<Arc<Handle>>,
     is_shutdown: AtomicBool,
@@ -98,17 +96,21 @@ impl Threads {
         }
     }
 
-    /// Counts a thread about to be spawned.
-    pub(crate) fn enter(&self) {
-        self.state.lock().live += 1;
-    }
-
-    /// Keeps the join handle of a spawned thread (pruning threads that already ended, which
-    /// `block_in_place` produces one per call).
-    pub(crate) fn spawned(&self, handle: std::thread::JoinHandle<()>) {
+    /// Spawns a runtime thread, counting it and keeping its join handle under one lock, so
+    /// a thread that exits at once cannot be missed by `wait`. The thread must call `exit`
+    /// as its last act of runtime work. Prunes handles of threads that already ended
+    /// (`block_in_place` retires one thread per call).
+    pub(crate) fn spawn(
+        &self,
+        builder: std::thread::Builder,
+        f: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<()> {
         let mut state = self.state.lock();
+        let handle = builder.spawn(f)?;
+        state.live += 1;
         state.handles.retain(|h| !h.is_finished());
         state.handles.push(handle);
+        Ok(())
     }
 
     pub(crate) fn exit(&self) {
@@ -169,7 +171,7 @@ impl MultiThread {
         let handle = Arc::new(Handle {
             shared: Shared {
                 remotes: remotes.into_boxed_slice(),
-                injector: Injector::new(),
+                injector: Inject::new(),
                 idle: Idle::new(n),
                 owned: OwnedTasks::new(n * 4),
                 is_shutdown: AtomicBool::new(false),
@@ -200,8 +202,7 @@ impl MultiThread {
             // Somebody else shut down already; wait like they did.
             return handle.shared.threads.wait(deadline);
         }
-        // Pairs with the fence in `push_remote`.
-        fence(SeqCst);
+        handle.shared.injector.close();
         for (index, remote) in handle.shared.remotes.iter().enumerate() {
             handle.shared.idle.unpark_worker_by_id(index);
             remote.unpark.unpark();
@@ -216,29 +217,12 @@ impl MultiThread {
             handle.shared.owned.close_and_shutdown_all();
         }
         let all_exited = handle.shared.threads.wait(deadline);
-        handle.drain_injector();
+        handle.shared.injector.drain();
         all_exited
     }
 }
 
 impl Handle {
-    pub(crate) fn spawn<F>(
-        me: &Arc<Handle>,
-        future: F,
-        id: Id,
-        meta: TaskMeta,
-    ) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (join, notified) = me.shared.owned.bind(future, me.clone(), id, meta);
-        if let Some(notified) = notified {
-            me.schedule_task(notified, false);
-        }
-        join
-    }
-
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shared.is_shutdown.load(Acquire)
     }
@@ -260,22 +244,6 @@ impl Handle {
     /// Pushes to the injector; after shutdown the notification is dropped instead.
     pub(crate) fn push_remote(&self, task: Notified) {
         self.shared.injector.push(task);
-        // Pairs with the fence in `MultiThread::shutdown` (see the module doc).
-        fence(SeqCst);
-        if self.shared.is_shutdown.load(Relaxed) {
-            self.drain_injector();
-        }
-    }
-
-    /// Drops every queued notification.
-    fn drain_injector(&self) {
-        loop {
-            match self.shared.injector.steal() {
-                Steal::Success(task) => drop(task),
-                Steal::Empty => break,
-                Steal::Retry => {}
-            }
-        }
     }
 
     /// Wakes a parked worker if nobody is searching.

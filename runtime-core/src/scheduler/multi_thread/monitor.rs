@@ -130,7 +130,6 @@ struct WorkerView {
 }
 
 pub(crate) fn spawn_thread(handle: &Arc<Handle>, driver: Box<dyn Park>) -> std::io::Result<()> {
-    handle.shared.threads.enter();
     let config = handle.config();
     let mut builder =
         std::thread::Builder::new().name(format!("{}-monitor", (config.thread_name)()));
@@ -138,18 +137,16 @@ pub(crate) fn spawn_thread(handle: &Arc<Handle>, driver: Box<dyn Park>) -> std::
         builder = builder.stack_size(size);
     }
     let thread_handle = handle.clone();
-    match builder.spawn(move || run(thread_handle, driver)) {
-        Ok(thread) => {
-            handle.shared.threads.spawned(thread);
-            Ok(())
-        }
-        Err(e) => {
-            handle.shared.threads.exit();
-            Err(std::io::Error::new(
-                e.kind(),
-                format!("failed to spawn the runtime monitor thread: {e}"),
-            ))
-        }
+    match handle
+        .shared
+        .threads
+        .spawn(builder, move || run(thread_handle, driver))
+    {
+        Ok(()) => Ok(()),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("failed to spawn the runtime monitor thread: {e}"),
+        )),
     }
 }
 

@@ -239,7 +239,6 @@ pub(crate) fn spawn_thread(
     handle: &Arc<Handle>,
     core: Box<Core>,
 ) -> Result<(), (std::io::Error, Box<Core>)> {
-    handle.shared.threads.enter();
     let config = handle.config();
     let mut builder = std::thread::Builder::new().name((config.thread_name)());
     if let Some(size) = config.thread_stack_size {
@@ -250,7 +249,7 @@ pub(crate) fn spawn_thread(
     let slot = Arc::new(std::sync::Mutex::new(Some(core)));
     let thread_slot = slot.clone();
     let thread_handle = handle.clone();
-    let spawned = builder.spawn(move || {
+    let spawned = handle.shared.threads.spawn(builder, move || {
         let core = thread_slot
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -260,12 +259,8 @@ pub(crate) fn spawn_thread(
         run_thread(thread_handle, core);
     });
     match spawned {
-        Ok(thread) => {
-            handle.shared.threads.spawned(thread);
-            Ok(())
-        }
+        Ok(()) => Ok(()),
         Err(e) => {
-            handle.shared.threads.exit();
             let core = slot
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
