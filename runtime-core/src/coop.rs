@@ -125,12 +125,18 @@ impl Drop for RestoreOnPending {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// // Within a runtime:
-/// for item in big_vec {
-///     process(item);
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let big_vec = vec![3u64; 100_000];
+/// let mut total = 0;
+/// for item in &big_vec {
+///     total += item;
+///     // Yields to other tasks now and then, as a leaf resource would.
 ///     runtime::task::consume_budget().await;
 /// }
+/// assert_eq!(total, 300_000);
+/// # });
 /// ```
 pub async fn consume_budget() {
     let mut done = false;

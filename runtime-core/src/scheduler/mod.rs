@@ -122,12 +122,15 @@ pub enum RuntimeFlavor {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// let rt = runtime::Runtime::new().unwrap();
 /// let handle = rt.handle().clone();
-/// std::thread::spawn(move || {
+/// let out = std::thread::spawn(move || {
 ///     handle.block_on(async { runtime::spawn(async { 1 }).await.unwrap() })
-/// });
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!(out, 1);
 /// ```
 #[derive(Clone)]
 pub struct Handle {

@@ -8,11 +8,14 @@ use std::fmt;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let handle = runtime::spawn(std::future::pending::<()>());
 /// let abort = handle.abort_handle();
 /// abort.abort();
 /// assert!(handle.await.unwrap_err().is_cancelled());
+/// # });
 /// ```
 pub struct AbortHandle {
     raw: RawTask,

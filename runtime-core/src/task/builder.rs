@@ -14,11 +14,15 @@ use std::panic::Location;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let handle = runtime::task::Builder::new()
 ///     .name("accept-loop")
 ///     .spawn(async { 7 })?;
 /// assert_eq!(handle.await.unwrap(), 7);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder<'a> {

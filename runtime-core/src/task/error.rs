@@ -8,10 +8,13 @@ use std::fmt;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let err = runtime::spawn(async { panic!("boom") }).await.unwrap_err();
 /// assert!(err.is_panic());
 /// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
+/// # });
 /// ```
 pub struct JoinError {
     repr: Repr,

@@ -10,10 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let handle = runtime::spawn(async { runtime::task::id() });
 /// let id = handle.id();
 /// assert_eq!(handle.await.unwrap(), id);
+/// # });
 /// ```
 #[derive(Clone, Copy, Debug, Hash, Eq, PartialEq, Ord, PartialOrd)]
 pub struct Id(pub(crate) NonZeroU64);

@@ -20,9 +20,12 @@ use std::task::{ready, Context, Poll, Waker};
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let handle = runtime::spawn(async { 1 + 1 });
 /// assert_eq!(handle.await.unwrap(), 2);
+/// # });
 /// ```
 pub struct JoinHandle<T> {
     raw: RawTask,

@@ -18,7 +18,9 @@ use std::task::{Context, Poll, Wake, Waker};
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let mut set = runtime::task::JoinSet::new();
 /// for i in 0..10 {
 ///     set.spawn(async move { i * 2 });
@@ -28,6 +30,7 @@ use std::task::{Context, Poll, Wake, Waker};
 ///     sum += res.unwrap();
 /// }
 /// assert_eq!(sum, 90);
+/// # });
 /// ```
 pub struct JoinSet<T> {
     entries: Vec<Option<Entry<T>>>,

@@ -45,8 +45,11 @@ use std::ptr::NonNull;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let value = runtime::task::unconstrained(async { 42 }).await;
+/// # });
 /// ```
 pub fn unconstrained<F: Future>(inner: F) -> Unconstrained<F> {
     crate::coop::unconstrained(inner)

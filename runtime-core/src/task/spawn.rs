@@ -30,7 +30,7 @@ pub(crate) fn outside_runtime(function: &str) -> ! {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// #[runtime::main]
 /// async fn main() {
 ///     let handle = runtime::spawn(async { 40 + 2 });
@@ -64,8 +64,15 @@ where
 ///
 /// # Examples
 ///
-/// ```ignore
-/// let len = runtime::task::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len())).await??;
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let len = runtime::task::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()))
+///     .await
+///     .expect("the closure panicked")?;
+/// assert!(len > 0);
+/// # Ok::<(), std::io::Error>(())
+/// # }).unwrap();
 /// ```
 #[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
@@ -95,8 +102,17 @@ where
 ///
 /// # Examples
 ///
-/// ```ignore
-/// let v = runtime::task::block_in_place(|| expensive_sync_computation());
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// runtime::spawn(async {
+///     // Blocks this worker, but its queued tasks move to another thread meanwhile.
+///     let v = runtime::task::block_in_place(|| (1..=10u64).product::<u64>());
+///     assert_eq!(v, 3_628_800);
+/// })
+/// .await
+/// .unwrap();
+/// # });
 /// ```
 #[track_caller]
 pub fn block_in_place<F, R>(f: F) -> R
@@ -114,9 +130,12 @@ where
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
 /// let handle = runtime::spawn(async { runtime::task::id() });
 /// assert_eq!(handle.id(), handle.await.unwrap());
+/// # });
 /// ```
 #[track_caller]
 pub fn id() -> Id {
@@ -134,11 +153,17 @@ pub fn try_id() -> Option<Id> {
 ///
 /// # Examples
 ///
-/// ```ignore
-/// for chunk in work {
-///     process(chunk);
+/// ```
+/// # let rt = runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// let work = vec![1u64; 10_000];
+/// let mut sum = 0;
+/// for chunk in work.chunks(1000) {
+///     sum += chunk.iter().sum::<u64>();
 ///     runtime::task::yield_now().await;
 /// }
+/// assert_eq!(sum, 10_000);
+/// # });
 /// ```
 pub async fn yield_now() {
     let mut yielded = false;

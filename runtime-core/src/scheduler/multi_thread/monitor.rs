@@ -34,8 +34,12 @@ const MIN_TICK: Duration = Duration::from_micros(50);
 ///
 /// # Examples
 ///
-/// ```ignore
-/// for stall in runtime::Handle::current().stall_reports() {
+/// ```
+/// let rt = runtime::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     runtime::spawn(async { /* a long poll here would be reported */ }).await.unwrap();
+/// });
+/// for stall in rt.handle().stall_reports() {
 ///     eprintln!("task {} ({:?}) blocked worker {} for {:?}", stall.task_id, stall.task_name, stall.worker, stall.duration);
 /// }
 /// ```
