@@ -163,7 +163,7 @@ impl MultiThread {
         let mut cores = Vec::with_capacity(n);
         let mut remotes = Vec::with_capacity(n);
         for index in 0..n {
-            let (core, remote) = worker::Core::new(index);
+            let (core, remote) = worker::Core::new(index, n);
             cores.push(core);
             remotes.push(CachePadded::new(remote));
         }

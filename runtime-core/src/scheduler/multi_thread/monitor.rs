@@ -1,17 +1,26 @@
 //! The monitor: the runtime's one driver thread, which also watches the workers.
 //!
-//! Loop: while any worker is unparked, park on the driver stack for one monitor tick
-//! (`handoff_threshold`, at least 50 us) and then check each worker's published poll
-//! sequence. A worker whose sequence is odd (inside a poll) and unchanged for
+//! Loop: park on the driver stack for one monitor tick, then check each worker's published
+//! poll sequence. A worker whose sequence is odd (inside a poll) and unchanged for
 //! `handoff_threshold` is stuck: its next-slot task goes to the injector and an idle worker
 //! is woken to run it (and to steal its local queue). Unchanged for `stall_threshold`: a stall
 //! is reported (tracing warning + a [`StallReport`]). The worker completes the report with the
 //! final duration when that poll ends.
 //!
-//! When every worker is parked the monitor parks on the driver without a timeout, so an idle
-//! runtime costs nothing. The first worker to be unparked wakes it again (`sleeping` flag,
-//! SeqCst against the idle counters: either the monitor sees the unparked worker before it
-//! sleeps, or the waker sees `sleeping` and unparks the driver).
+//! The tick depends on what the workers do, so that watching costs CPU only when it can help:
+//! * some worker busy and some parked: the *fast* tick (`handoff_threshold`, >= 50 us): a
+//!   stuck worker's woken task can go to the parked one.
+//! * every worker busy: the *slow* tick (a quarter of `stall_threshold`, at most 2.5 ms): only
+//!   stall detection. Waking every 100 us here would preempt the busy workers on a machine
+//!   with as many cores as workers (measured: +50 % on `spawn_many_remote_busy`). Busy workers
+//!   hand stuck next-slot tasks to each other instead (worker.rs, `check_peers`). The first
+//!   worker to park wakes the monitor back into the fast tick.
+//! * every worker parked: no tick at all (an idle runtime costs nothing); the first worker to
+//!   be unparked wakes the monitor.
+//!
+//! Both wake-ups use a flag (`sleeping`, `slow`) paired SeqCst with the idle counters: either
+//! the monitor sees the new counter value before it parks, or the worker sees the flag and
+//! unparks the driver.
 
 use super::Handle;
 use crate::context;
@@ -29,6 +38,7 @@ use std::time::{Duration, Instant};
 /// Stall reports kept per runtime (the oldest go first).
 const MAX_REPORTS: usize = 64;
 const MIN_TICK: Duration = Duration::from_micros(50);
+const MAX_SLOW_TICK: Duration = Duration::from_micros(2500);
 
 /// A poll that ran longer than the stall threshold, as seen by the monitor.
 ///
@@ -66,6 +76,7 @@ pub struct StallReport {
 
 pub(crate) struct Monitor {
     sleeping: AtomicBool,
+    slow: AtomicBool,
     unpark: Arc<dyn Unpark>,
     handoffs: AtomicU64,
     reports: Mutex<VecDeque<StallReport>>,
@@ -75,6 +86,7 @@ impl Monitor {
     pub(crate) fn new(unpark: Arc<dyn Unpark>) -> Monitor {
         Monitor {
             sleeping: AtomicBool::new(false),
+            slow: AtomicBool::new(false),
             unpark,
             handoffs: AtomicU64::new(0),
             reports: Mutex::new(VecDeque::new()),
@@ -90,6 +102,17 @@ impl Monitor {
         if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
             self.unpark.unpark();
         }
+    }
+
+    /// Called after a worker was counted parked: wakes the monitor out of its slow tick.
+    pub(crate) fn worker_parked(&self) {
+        if self.slow.load(SeqCst) && self.slow.swap(false, SeqCst) {
+            self.unpark.unpark();
+        }
+    }
+
+    pub(crate) fn count_handoff(&self) {
+        self.handoffs.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn handoff_count(&self) -> u64 {
@@ -174,7 +197,11 @@ fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
     };
     let _current = context::set_current(&sched_handle);
 
-    let tick = config.handoff_threshold.max(MIN_TICK);
+    let fast_tick = config.handoff_threshold.max(MIN_TICK);
+    let slow_tick = (config.stall_threshold / 4)
+        .min(MAX_SLOW_TICK)
+        .max(fast_tick);
+    let num_workers = handle.shared.remotes.len();
     let now = Instant::now();
     let mut views = vec![
         WorkerView {
@@ -182,15 +209,24 @@ fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
             since: now,
             reported: false,
         };
-        handle.shared.remotes.len()
+        num_workers
     ];
     let monitor = &handle.shared.monitor;
     // Reports whose poll may have ended without the worker completing them.
     let mut unfinished: Vec<(usize, u64)> = Vec::new();
     while !handle.is_shutdown() {
-        if handle.shared.idle.num_unparked() > 0 || !unfinished.is_empty() {
+        let unparked = handle.shared.idle.num_unparked();
+        if unparked > 0 || !unfinished.is_empty() {
             check_workers(&handle, &mut views, &mut unfinished);
-            driver.park_timeout(tick);
+            if unparked < num_workers {
+                driver.park_timeout(fast_tick);
+            } else {
+                monitor.slow.store(true, SeqCst);
+                if handle.shared.idle.num_unparked() == num_workers {
+                    driver.park_timeout(slow_tick);
+                }
+                monitor.slow.store(false, SeqCst);
+            }
         } else {
             monitor.sleeping.store(true, SeqCst);
             if handle.shared.idle.num_unparked() == 0 && !handle.is_shutdown() {
@@ -243,7 +279,7 @@ fn hand_off(handle: &Handle, index: usize) {
     let moved = match remote.next.take() {
         Some(task) => {
             handle.push_remote(task);
-            handle.shared.monitor.handoffs.fetch_add(1, Relaxed);
+            handle.shared.monitor.count_handoff();
             true
         }
         None => false,

@@ -37,12 +37,14 @@ pub(crate) struct Core {
     injector_first: bool,
     /// The owner's copy of `Remote::poll_seq`.
     poll_seq: u64,
+    /// Peers' `poll_seq` at our last maintenance (`check_peers`).
+    peer_seqs: Vec<u64>,
     rand: FastRand,
     parker: Parker,
 }
 
 impl Core {
-    pub(crate) fn new(index: usize) -> (Box<Core>, Remote) {
+    pub(crate) fn new(index: usize, num_workers: usize) -> (Box<Core>, Remote) {
         let run_queue = Worker::new_fifo();
         let parker = Parker::new();
         let remote = Remote {
@@ -63,6 +65,7 @@ impl Core {
             next_streak: 0,
             injector_first: false,
             poll_seq: 0,
+            peer_seqs: vec![0; num_workers],
             rand: FastRand::new(index as u64 + 1),
             parker,
         });
@@ -187,10 +190,31 @@ impl Core {
             .idle
             .transition_worker_to_parked(self.index, self.is_searching);
         self.is_searching = false;
+        handle.shared.monitor.worker_parked();
         if last_searcher {
             handle.notify_if_work_pending();
         }
         true
+    }
+
+    /// Maintenance: takes the next-slot task of a peer that has been inside the same poll
+    /// since our previous check (our last `event_interval` polls). The monitor does this when
+    /// a worker is idle; when all are busy it ticks slowly and this is how a woken task still
+    /// escapes a long poll. One load per peer per `event_interval` polls; no clock reads.
+    fn check_peers(&mut self, handle: &Handle) {
+        for (index, remote) in handle.shared.remotes.iter().enumerate() {
+            if index == self.index {
+                continue;
+            }
+            let seq = remote.poll_seq.load(Acquire);
+            if seq & 1 == 1 && seq == self.peer_seqs[index] {
+                if let Some(task) = remote.next.take() {
+                    self.run_queue.push(task);
+                    handle.shared.monitor.count_handoff();
+                }
+            }
+            self.peer_seqs[index] = seq;
+        }
     }
 
     /// True if the wake-up was a notification (the notifier made us a searcher).
@@ -319,6 +343,7 @@ impl Context {
                 if core.is_shutdown {
                     break;
                 }
+                core.check_peers(handle);
             }
             let task = match core.next_task(handle) {
                 Some(task) => Some(task),
