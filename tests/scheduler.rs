@@ -525,3 +525,39 @@ fn busy_local_queue_does_not_starve_remote_spawns() {
         });
     }
 }
+
+/// Two threads in `Runtime::block_on` of one current-thread runtime: the second polls its
+/// future on its own thread while the first drives the runtime, then takes the core over when
+/// the first returns, and can run spawned tasks.
+#[test]
+fn current_thread_block_on_from_two_threads_hands_the_core_over() {
+    watchdog("two block_on callers", 20, || {
+        let rt = Arc::new(Builder::new_current_thread().build().unwrap());
+        for _ in 0..50 {
+            let (tx, rx) = oneshot::channel::<()>();
+            let first = {
+                let rt = rt.clone();
+                std::thread::spawn(move || {
+                    rt.block_on(async move {
+                        // Holds the core until the second caller sends.
+                        rx.await.unwrap();
+                        runtime::spawn(async { 1 }).await.unwrap()
+                    })
+                })
+            };
+            let second = {
+                let rt = rt.clone();
+                std::thread::spawn(move || {
+                    rt.block_on(async move {
+                        tx.send(()).unwrap();
+                        // Needs a thread that drives the runtime: after the first caller
+                        // returns, that is this one.
+                        runtime::spawn(async { 2 }).await.unwrap()
+                    })
+                })
+            };
+            assert_eq!(first.join().unwrap(), 1);
+            assert_eq!(second.join().unwrap(), 2);
+        }
+    });
+}

@@ -190,15 +190,6 @@ mod loom_deque {
         Retry,
     }
 
-    impl<T> Steal<T> {
-        pub(crate) fn success(self) -> Option<T> {
-            match self {
-                Steal::Success(t) => Some(t),
-                _ => None,
-            }
-        }
-    }
-
     pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
     pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
     pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
@@ -267,4 +258,17 @@ mod loom_deque {
             self.0.lock().is_empty()
         }
     }
+}
+
+/// `loom::model`, reporting how many executions it explored (seen with `--nocapture`).
+#[cfg(all(test, loom))]
+pub(crate) fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let executions = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = executions.clone();
+    loom::model(move || {
+        counter.fetch_add(1, SeqCst);
+        f();
+    });
+    eprintln!("loom explored {} executions", executions.load(SeqCst));
 }

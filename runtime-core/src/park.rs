@@ -96,6 +96,11 @@ impl Parker {
         self.inner.unpark();
     }
 
+    /// True if both are handles to the same parker.
+    pub(crate) fn same_as(&self, other: &Parker) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// A waker that unparks this parker.
     pub(crate) fn waker(&self) -> Waker {
         Waker::from(self.inner.clone())

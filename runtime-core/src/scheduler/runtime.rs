@@ -108,8 +108,8 @@ impl Runtime {
     /// busy then (a poll or a blocking closure that does not return) are left to finish in the
     /// background; every task is cancelled either way.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
-        let deadline = Instant::now().checked_add(timeout);
-        self.shutdown(deadline.or_else(|| Some(Instant::now() + Duration::from_secs(86400 * 365))));
+        // A timeout too large to represent as an Instant means: wait as long as it takes.
+        self.shutdown(Instant::now().checked_add(timeout));
     }
 
     /// Shuts down without waiting for any thread.

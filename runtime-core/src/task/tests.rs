@@ -801,20 +801,10 @@ mod harness {
 #[cfg(loom)]
 mod loom_harness {
     use super::*;
+    use crate::loom::model;
     use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
     use loom::thread;
     use std::sync::atomic::AtomicBool as StdAtomicBool;
-
-    /// `loom::model`, reporting how many executions it explored (shown with `--nocapture`).
-    fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-        let executions = StdArc::new(StdAtomicUsize::new(0));
-        let counter = executions.clone();
-        loom::model(move || {
-            counter.fetch_add(1, SeqCst);
-            f();
-        });
-        eprintln!("loom explored {} executions", executions.load(SeqCst));
-    }
 
     /// A slot where the future leaves a clone of its waker (loom mutex: part of the model).
     type WakerSlot = Arc<Mutex<Option<Waker>>>;

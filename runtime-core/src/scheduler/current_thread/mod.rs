@@ -91,6 +91,9 @@ impl CurrentThread {
         };
         let _current = context::set_current(&sched_handle);
         let mut future = std::pin::pin!(future);
+        // Used only while another thread drives the runtime (see below).
+        let parker = Parker::new();
+        let waker = parker.waker();
         loop {
             // (Bound first: an `if let` on the lock expression would hold the guard through
             // `drive`, and the core is put back under the same lock.)
@@ -100,9 +103,12 @@ impl CurrentThread {
             }
             // Another thread drives the runtime: poll our future on a parker until it is done
             // or the core is released.
-            let parker = Parker::new();
-            self.handle.core_waiters.lock().push(parker.clone());
-            let waker = parker.waker();
+            {
+                let mut waiters = self.handle.core_waiters.lock();
+                if !waiters.iter().any(|w| w.same_as(&parker)) {
+                    waiters.push(parker.clone());
+                }
+            }
             let mut cx = TaskContext::from_waker(&waker);
             if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(&mut cx)) {
                 return v;

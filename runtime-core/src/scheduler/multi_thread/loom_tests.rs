@@ -10,6 +10,7 @@
 use super::idle::Idle;
 use super::next_slot::NextSlot;
 use crate::loom::deque::Injector;
+use crate::loom::model;
 use crate::loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use crate::park::Parker;
 use crate::task::core::TaskMeta;
@@ -22,17 +23,6 @@ use std::pin::Pin;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 use std::sync::Arc as StdArc;
 use std::task::{Context, Poll};
-
-/// `loom::model`, reporting how many executions it explored (shown with `--nocapture`).
-fn model<F: Fn() + Sync + Send + 'static>(f: F) {
-    let executions = StdArc::new(StdAtomicUsize::new(0));
-    let counter = executions.clone();
-    loom::model(move || {
-        counter.fetch_add(1, SeqCst);
-        f();
-    });
-    eprintln!("loom explored {} executions", executions.load(SeqCst));
-}
 
 /// Tasks of the next-slot models are moved around and run, never woken: `schedule` is never
 /// called, and `release` finds no owned list.
@@ -198,7 +188,10 @@ impl Shared {
         if self.injector.is_empty() {
             return None;
         }
-        self.injector.steal().success()
+        match self.injector.steal() {
+            crate::loom::deque::Steal::Success(item) => Some(item),
+            _ => None,
+        }
     }
 
     /// The consumer ends the model: like `MultiThread::shutdown`, set the flag, then take

@@ -147,6 +147,28 @@ impl Threads {
     }
 }
 
+/// Runs `on_thread_start` now; when dropped, runs `on_thread_stop` and counts the thread out.
+/// Every worker and the monitor hold one for their whole life (also through a panic).
+pub(crate) struct ThreadLife(Arc<Handle>);
+
+impl ThreadLife {
+    pub(crate) fn start(handle: &Arc<Handle>) -> ThreadLife {
+        if let Some(cb) = &handle.config().on_thread_start {
+            cb();
+        }
+        ThreadLife(handle.clone())
+    }
+}
+
+impl Drop for ThreadLife {
+    fn drop(&mut self) {
+        if let Some(cb) = &self.0.config().on_thread_stop {
+            cb();
+        }
+        self.0.shared.threads.exit();
+    }
+}
+
 /// The owner side of a multi-thread scheduler (held by `Runtime`).
 pub(crate) struct MultiThread {
     handle: Arc<Handle>,

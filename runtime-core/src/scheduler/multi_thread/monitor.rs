@@ -178,20 +178,8 @@ pub(crate) fn spawn_thread(handle: &Arc<Handle>, driver: Box<dyn Park>) -> std::
 }
 
 fn run(handle: Arc<Handle>, mut driver: Box<dyn Park>) {
-    struct Exit(Arc<Handle>);
-    impl Drop for Exit {
-        fn drop(&mut self) {
-            if let Some(cb) = &self.0.config().on_thread_stop {
-                cb();
-            }
-            self.0.shared.threads.exit();
-        }
-    }
-    let _exit = Exit(handle.clone());
+    let _life = super::ThreadLife::start(&handle);
     let config = handle.config();
-    if let Some(cb) = &config.on_thread_start {
-        cb();
-    }
     let sched_handle = scheduler::Handle {
         inner: scheduler::Kind::MultiThread(handle.clone()),
     };

@@ -300,19 +300,7 @@ pub(crate) fn spawn_thread(
 }
 
 fn run_thread(handle: Arc<Handle>, core: Box<Core>) {
-    struct Exit(Arc<Handle>);
-    impl Drop for Exit {
-        fn drop(&mut self) {
-            if let Some(cb) = &self.0.config().on_thread_stop {
-                cb();
-            }
-            self.0.shared.threads.exit();
-        }
-    }
-    let exit = Exit(handle.clone());
-    if let Some(cb) = &handle.config().on_thread_start {
-        cb();
-    }
+    let life = super::ThreadLife::start(&handle);
     let _rt = context::enter_runtime();
     let sched_handle = scheduler::Handle {
         inner: scheduler::Kind::MultiThread(handle.clone()),
@@ -328,7 +316,7 @@ fn run_thread(handle: Arc<Handle>, core: Box<Core>) {
         };
         cx.run(core);
     });
-    drop(exit);
+    drop(life);
 }
 
 impl Context {
