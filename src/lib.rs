@@ -24,6 +24,8 @@
 //! own issues; see `docs/architecture.md` for the map of the code.
 
 mod builder;
+#[doc(hidden)]
+pub mod macros;
 mod runtime;
 
 pub use builder::{Builder, WORKER_THREADS_ENV};
@@ -39,4 +41,9 @@ pub mod task {
         block_in_place, consume_budget, id, spawn, spawn_blocking, try_id, unconstrained,
         yield_now, AbortHandle, Builder, Id, JoinError, JoinHandle, JoinSet, Unconstrained,
     };
+}
+
+/// Async synchronization primitives.
+pub mod sync {
+    pub use runtime_core::sync::*;
 }

@@ -8,7 +8,7 @@
 //! Map: `task` (state word, harness, handles, owned list) -> `scheduler` (`multi_thread`:
 //! workers, idle protocol, next slot, monitor; `current_thread`) -> `blocking` (pool) ->
 //! `park` (driver layers) -> `context` / `coop` (per-thread state). Every concurrency protocol
-//! is written against the [`loom`] facade and model-checked under `--cfg loom`.
+//! is written against the `loom` facade and model-checked under `--cfg loom`.
 
 #![warn(missing_docs)]
 
@@ -19,5 +19,6 @@ pub mod context;
 pub mod coop;
 pub mod park;
 pub mod scheduler;
+pub mod sync;
 pub mod task;
 mod util;

@@ -4,7 +4,7 @@
 //!   (timer over I/O over [`ThreadPark`]) and hands it to core as a `Box<dyn Park>`; in the
 //!   multi-thread flavor the monitor thread parks on it, in the current-thread flavor the
 //!   `block_on` thread does. Core never learns what the layers are.
-//! * [`Parker`] is the per-thread sleep primitive (workers, `block_on` callers): an atomic state
+//! * `Parker` is the per-thread sleep primitive (workers, `block_on` callers): an atomic state
 //!   word (EMPTY / PARKED / NOTIFIED) in front of a mutex and condvar, so an `unpark` that lands
 //!   before `park` is never lost and an `unpark` of a thread that is not asleep costs one atomic
 //!   swap and no syscall.
@@ -181,7 +181,7 @@ impl Unpark for Parker {
     }
 }
 
-/// The bottom layer of every driver stack: parks the thread on a [`Parker`].
+/// The bottom layer of every driver stack: parks the thread on a `Parker` (an atomic state word in front of a mutex and condvar).
 ///
 /// # Examples
 ///

@@ -1,9 +1,9 @@
 //! Tasks: one allocation per spawned future, reference counted through its state word.
 //!
 //! Internally a task is reached through typed owners, each holding one reference:
-//! * [`Task`]: the owned-task list's reference (used to release and to shut down).
-//! * [`Notified`]: a notification: the right to poll, held by a run queue.
-//! * [`UnownedTask`]: a blocking-pool task, not on any list (holds two references).
+//! * `Task`: the owned-task list's reference (used to release and to shut down).
+//! * `Notified`: a notification: the right to poll, held by a run queue.
+//! * `UnownedTask`: a blocking-pool task, not on any list (holds two references).
 //! * [`JoinHandle`] / [`AbortHandle`] and wakers.
 //!
 //! `state.rs` specifies the state word and its transitions, `core.rs` the layout and who may

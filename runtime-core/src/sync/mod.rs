@@ -1,0 +1,9 @@
+//! Async synchronization primitives, re-exported as `runtime::sync`.
+//!
+//! They work with any executor's wakers (no dependency on this crate's schedulers) and spend
+//! cooperative budget where a Tokio user would expect it (receives, acquires).
+
+mod notify;
+pub mod oneshot;
+
+pub use notify::*;
