@@ -21,4 +21,6 @@ pub mod park;
 pub mod scheduler;
 pub mod sync;
 pub mod task;
+#[cfg(all(test, not(loom)))]
+mod test_util;
 mod util;

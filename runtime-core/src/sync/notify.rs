@@ -848,25 +848,10 @@ mod tests {
     use std::sync::Arc;
     use std::task::Wake;
 
-    /// A waker that counts its wakes.
-    struct CountWake(StdAtomicUsize);
+    use crate::test_util::{counting_waker, CountingWaker};
 
-    impl Wake for CountWake {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
-
-    fn counting_waker() -> (Waker, Arc<CountWake>) {
-        let count = Arc::new(CountWake(StdAtomicUsize::new(0)));
-        (Waker::from(count.clone()), count)
-    }
-
-    fn wakes(count: &CountWake) -> usize {
-        count.0.load(SeqCst)
+    fn wakes(count: &CountingWaker) -> usize {
+        count.count()
     }
 
     fn poll(n: &mut Notified<'_>, waker: &Waker) -> Poll<()> {

@@ -802,21 +802,8 @@ impl<T> fmt::Debug for Receiver<T> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::SeqCst};
-    use std::task::Wake;
 
-    /// A waker counting its wake-ups.
-    struct CountWake(StdAtomicUsize);
-
-    impl Wake for CountWake {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
-
-    fn counting_waker() -> (Waker, Arc<CountWake>) {
-        let count = Arc::new(CountWake(StdAtomicUsize::new(0)));
-        (Waker::from(count.clone()), count)
-    }
+    use crate::test_util::counting_waker;
 
     fn state<T>(inner: &Option<Arc<Inner<T>>>) -> State {
         inner.as_ref().unwrap().load()
@@ -849,7 +836,7 @@ mod tests {
         assert!(Pin::new(&mut rx).poll(&mut cx).is_pending());
         assert_eq!(state(&rx.inner), State(RX_TASK_SET));
         tx.send(2).unwrap();
-        assert_eq!(count.0.load(SeqCst), 1);
+        assert_eq!(count.count(), 1);
         assert_eq!(state(&rx.inner), State(RX_TASK_SET | VALUE_SENT));
         assert_eq!(Pin::new(&mut rx).poll(&mut cx), Poll::Ready(Ok(2)));
     }
@@ -870,8 +857,8 @@ mod tests {
             .is_pending());
         assert_eq!(state(&rx.inner), State(RX_TASK_SET));
         drop(tx);
-        assert_eq!(c1.0.load(SeqCst), 0, "the replaced waker is not woken");
-        assert_eq!(c2.0.load(SeqCst), 1);
+        assert_eq!(c1.count(), 0, "the replaced waker is not woken");
+        assert_eq!(c2.count(), 1);
         assert_eq!(
             Pin::new(&mut rx).poll(&mut Context::from_waker(&w2)),
             Poll::Ready(Err(RecvError(())))
@@ -895,7 +882,7 @@ mod tests {
         assert!(tx.poll_closed(&mut cx).is_pending());
         assert_eq!(state(&tx.inner), State(TX_TASK_SET));
         drop(rx);
-        assert_eq!(count.0.load(SeqCst), 1);
+        assert_eq!(count.count(), 1);
         assert_eq!(state(&tx.inner), State(TX_TASK_SET | CLOSED));
         assert!(tx.is_closed());
         assert!(tx.poll_closed(&mut cx).is_ready());
@@ -910,10 +897,10 @@ mod tests {
         assert!(tx.poll_closed(&mut Context::from_waker(&w1)).is_pending());
         assert!(tx.poll_closed(&mut Context::from_waker(&w2)).is_pending());
         rx.close();
-        assert_eq!((c1.0.load(SeqCst), c2.0.load(SeqCst)), (0, 1));
+        assert_eq!((c1.count(), c2.count()), (0, 1));
         // A second close wakes nobody again.
         rx.close();
-        assert_eq!(c2.0.load(SeqCst), 1);
+        assert_eq!(c2.count(), 1);
         assert!(tx.poll_closed(&mut Context::from_waker(&w1)).is_ready());
     }
 

@@ -24,7 +24,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::SeqCst};
 use std::sync::Arc as StdArc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 #[cfg(loom)]
 use loom::sync::Arc;
@@ -201,31 +201,7 @@ mod harness {
     use super::*;
     use crate::task::AbortHandle;
 
-    /// A waker that counts its wakes.
-    #[derive(Default)]
-    struct CountingWaker {
-        wakes: StdAtomicUsize,
-    }
-
-    impl CountingWaker {
-        fn new() -> StdArc<CountingWaker> {
-            StdArc::default()
-        }
-
-        fn count(&self) -> usize {
-            self.wakes.load(SeqCst)
-        }
-    }
-
-    impl Wake for CountingWaker {
-        fn wake(self: StdArc<Self>) {
-            self.wake_by_ref();
-        }
-
-        fn wake_by_ref(self: &StdArc<Self>) {
-            self.wakes.fetch_add(1, SeqCst);
-        }
-    }
+    use crate::test_util::CountingWaker;
 
     fn poll_join<T>(
         jh: &mut JoinHandle<T>,
@@ -274,7 +250,7 @@ mod harness {
         let sched = TestSched::new();
         let futures = Tracker::default();
         let (task, notified, mut jh) = spawn(&sched, future(&futures, |_| Poll::Ready(42)));
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
 
         assert!(poll_join(&mut jh, &w).is_pending());
         assert_eq!(w.count(), 0);
@@ -331,7 +307,7 @@ mod harness {
         assert_eq!(sched.queued(), 0);
         drop(waker);
 
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Ok("done"))));
         drop(jh);
         drop(task);
@@ -371,7 +347,7 @@ mod harness {
         assert_eq!(sched.yielded(), 2);
         assert_eq!(sched.scheduled(), 0, "self-wakes go through yield_now only");
 
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Ok(()))));
         drop(jh);
         drop(task);
@@ -411,7 +387,7 @@ mod harness {
         assert_eq!(futures.live(), 0);
         assert!(jh.is_finished());
 
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         match poll_join(&mut jh, &w) {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled() && !e.is_panic()),
             _ => panic!("expected a cancelled JoinError"),
@@ -439,7 +415,7 @@ mod harness {
         notified.run();
         assert_eq!(futures.live(), 0);
         assert!(abort.is_finished());
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Err(e)) if e.is_cancelled()));
         drop(abort);
         drop(jh);
@@ -482,7 +458,7 @@ mod harness {
         );
         assert_eq!(sched.queued(), 0, "no notification is left behind");
         assert_eq!(sched.scheduled() + sched.yielded(), 0);
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Err(e)) if e.is_cancelled()));
         drop(jh);
         drop(task);
@@ -500,7 +476,7 @@ mod harness {
         notified.run();
         assert_eq!(futures.live(), 0);
         assert_eq!(sched.queued(), 0);
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Ok(7))));
         drop(jh);
         drop(task);
@@ -543,7 +519,7 @@ mod harness {
         );
         notified.run();
         // The handle registers a join waker, then goes away (slow path): it drops the waker.
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(poll_join(&mut jh, &w).is_pending());
         assert_eq!(StdArc::strong_count(&w), 2);
         drop(jh);
@@ -589,7 +565,7 @@ mod harness {
             spawn(&sched, future(&futures, |_| -> Poll<u8> { panic!("boom") }));
         notified.run();
         assert_eq!(futures.live(), 0, "the panicked future is dropped");
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         match poll_join(&mut jh, &w) {
             Poll::Ready(Err(e)) => {
                 assert!(e.is_panic() && !e.is_cancelled());
@@ -612,8 +588,8 @@ mod harness {
             spawn(&sched, ready_on_poll(&futures, 2, &slot, &polls, || 5u32));
         notified.run();
 
-        let a = CountingWaker::new();
-        let b = CountingWaker::new();
+        let a = StdArc::<CountingWaker>::default();
+        let b = StdArc::<CountingWaker>::default();
         assert!(poll_join(&mut jh, &a).is_pending());
         // The same waker again: kept (will_wake), not re-registered.
         assert!(poll_join(&mut jh, &a).is_pending());
@@ -643,7 +619,7 @@ mod harness {
         let futures = Tracker::default();
         let (task, notified, mut jh) = spawn(&sched, future(&futures, |_| Poll::Ready(1u8)));
         notified.run();
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         jh.register_waker(&Waker::from(w.clone()));
         assert_eq!(w.count(), 1, "woken at once: the task is complete");
         // The output is still there.
@@ -659,7 +635,7 @@ mod harness {
         let sched = TestSched::new();
         let futures = Tracker::default();
         let (task, notified, mut jh) = spawn(&sched, future(&futures, |_| Poll::Ready(1u8)));
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         jh.register_waker(&Waker::from(w.clone()));
         assert_eq!(w.count(), 0);
         notified.run();
@@ -711,7 +687,7 @@ mod harness {
         waker_a.wake();
         assert_eq!(sched.queued(), 0);
 
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh_a, &w), Poll::Ready(Err(e)) if e.is_cancelled()));
         assert!(matches!(poll_join(&mut jh_b, &w), Poll::Ready(Err(e)) if e.is_cancelled()));
 
@@ -745,7 +721,7 @@ mod harness {
         assert_eq!(owned.len(), 1);
         n.unwrap().run();
         assert_eq!(owned.len(), 0, "completion unlists the task");
-        let w = CountingWaker::new();
+        let w = StdArc::<CountingWaker>::default();
         assert!(matches!(poll_join(&mut jh, &w), Poll::Ready(Ok(3))));
         drop(jh);
         assert_no_leaks(&sched);
@@ -805,6 +781,7 @@ mod loom_harness {
     use crate::loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
     use loom::thread;
     use std::sync::atomic::AtomicBool as StdAtomicBool;
+    use std::task::Wake;
 
     /// A slot where the future leaves a clone of its waker (loom mutex: part of the model).
     type WakerSlot = Arc<Mutex<Option<Waker>>>;
