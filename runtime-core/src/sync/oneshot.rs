@@ -280,9 +280,10 @@ impl<T> Inner<T> {
         match self.try_set_value_sent() {
             Ok(prev) => {
                 if prev.is_rx_task_set() {
-                    // SAFETY: our RMW saw RX_TASK_SET set and CLOSED clear: the receiver gave
-                    // up the write right to `rx_task` and can only get it back by clearing the
-                    // bit before VALUE_SENT is set, which is now too late. Reading is allowed.
+                    // Our RMW saw RX_TASK_SET set and CLOSED clear: the receiver gave up the
+                    // write right to `rx_task` and can only get it back by clearing the bit
+                    // before VALUE_SENT is set, which is now too late.
+                    // SAFETY: reading `rx_task` is allowed (see above).
                     unsafe { self.wake_rx() };
                 }
                 true
@@ -320,9 +321,10 @@ impl<T> Inner<T> {
     fn close(&self) -> State {
         let prev = self.set(CLOSED);
         if !prev.is_closed() && prev.is_tx_task_set() && !prev.is_value_sent() {
-            // SAFETY: our RMW set CLOSED and saw TX_TASK_SET set: the sender gave up the write
-            // right to `tx_task` and can only get it back by clearing the bit while CLOSED is
-            // clear, which is now too late. Reading is allowed.
+            // Our RMW set CLOSED and saw TX_TASK_SET set: the sender gave up the write right to
+            // `tx_task` and can only get it back by clearing the bit while CLOSED is clear,
+            // which is now too late.
+            // SAFETY: reading `tx_task` is allowed (see above).
             unsafe { self.wake_tx() };
         }
         prev
@@ -371,10 +373,12 @@ impl<T> Inner<T> {
                 return Poll::Ready(unsafe { self.take_value() }.ok_or(RecvError(())));
             }
         }
-        // SAFETY: RX_TASK_SET is clear, and either it was never set or our clearing RMW saw
-        // VALUE_SENT clear: we hold the write right to `rx_task`, the sender will not read it.
-        self.rx_task
-            .with_mut(|waker| unsafe { *waker = Some(cx.waker().clone()) });
+        // RX_TASK_SET is clear, and either it was never set or our clearing RMW saw VALUE_SENT
+        // clear: we hold the write right to `rx_task`, the sender will not read it.
+        self.rx_task.with_mut(|waker| {
+            // SAFETY: exclusive write right to `rx_task` (see above).
+            unsafe { *waker = Some(cx.waker().clone()) }
+        });
         state = self.set(RX_TASK_SET);
         if state.is_value_sent() {
             // The sender completed between our clear (or first load) and our set: it saw the
@@ -408,10 +412,12 @@ impl<T> Inner<T> {
                 return Poll::Ready(());
             }
         }
-        // SAFETY: TX_TASK_SET is clear, and either it was never set or our clearing RMW saw
-        // CLOSED clear: we hold the write right to `tx_task`, the receiver will not read it.
-        self.tx_task
-            .with_mut(|waker| unsafe { *waker = Some(cx.waker().clone()) });
+        // TX_TASK_SET is clear, and either it was never set or our clearing RMW saw CLOSED
+        // clear: we hold the write right to `tx_task`, the receiver will not read it.
+        self.tx_task.with_mut(|waker| {
+            // SAFETY: exclusive write right to `tx_task` (see above).
+            unsafe { *waker = Some(cx.waker().clone()) }
+        });
         state = self.set(TX_TASK_SET);
         if state.is_closed() {
             return Poll::Ready(());

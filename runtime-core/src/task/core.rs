@@ -156,9 +156,10 @@ impl Trailer {
     /// # Safety
     /// JOIN_WAKER is set and the caller is the JoinHandle (the runtime only reads it).
     pub(super) unsafe fn will_wake(&self, waker: &Waker) -> bool {
-        // SAFETY: shared read while JOIN_WAKER is set.
-        self.waker
-            .with(|ptr| unsafe { (*ptr).as_ref() }.is_some_and(|w| w.will_wake(waker)))
+        self.waker.with(|ptr| {
+            // SAFETY: shared read while JOIN_WAKER is set.
+            unsafe { (*ptr).as_ref() }.is_some_and(|w| w.will_wake(waker))
+        })
     }
 
     /// # Safety

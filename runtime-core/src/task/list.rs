@@ -67,10 +67,10 @@ impl<S: Schedule> OwnedTasks<S> {
             return None;
         }
         let index = shard.tasks.len();
-        // SAFETY: owned_index is only accessed under this shard's lock, which we hold.
-        task.header()
-            .owned_index
-            .with_mut(|p| unsafe { *p = index });
+        task.header().owned_index.with_mut(|p| {
+            // SAFETY: owned_index is only accessed under this shard's lock, which we hold.
+            unsafe { *p = index }
+        });
         shard.tasks.push(task.into_raw());
         Some(notified)
     }
@@ -86,11 +86,11 @@ impl<S: Schedule> OwnedTasks<S> {
         }
         let raw = shard.tasks.swap_remove(index);
         if let Some(moved) = shard.tasks.get(index) {
-            // SAFETY: as above; the moved task is listed in this shard, hence live.
-            moved
-                .header()
-                .owned_index
-                .with_mut(|p| unsafe { *p = index });
+            // The moved task is listed in this shard, hence live.
+            moved.header().owned_index.with_mut(|p| {
+                // SAFETY: owned_index is only accessed under this shard's lock, which we hold.
+                unsafe { *p = index }
+            });
         }
         // SAFETY: the list's reference moves to the returned Task.
         Some(unsafe { Task::from_raw(raw) })
