@@ -119,39 +119,7 @@ fn every_setter_is_accepted_and_the_runtime_works() {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Invalid values
-// ---------------------------------------------------------------------------------------------
-
-#[test]
-#[should_panic(expected = "worker_threads must be at least 1")]
-fn worker_threads_zero_panics() {
-    Builder::new_multi_thread().worker_threads(0);
-}
-
-#[test]
-#[should_panic(expected = "max_blocking_threads must be at least 1")]
-fn max_blocking_threads_zero_panics() {
-    Builder::new_multi_thread().max_blocking_threads(0);
-}
-
-#[test]
-#[should_panic(expected = "event_interval must be at least 1")]
-fn event_interval_zero_panics() {
-    Builder::new_current_thread().event_interval(0);
-}
-
-#[test]
-#[should_panic(expected = "global_queue_interval must be at least 1")]
-fn global_queue_interval_zero_panics() {
-    Builder::new_multi_thread().global_queue_interval(0);
-}
-
-#[test]
-#[should_panic(expected = "handoff_threshold must be greater than zero")]
-fn handoff_threshold_zero_panics() {
-    Builder::new_multi_thread().handoff_threshold(Duration::ZERO);
-}
+// Invalid values (0 workers, 0 blocking threads, 0 intervals): tests/misuse.rs.
 
 // ---------------------------------------------------------------------------------------------
 // Thread names

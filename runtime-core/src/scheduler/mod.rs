@@ -211,10 +211,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let meta = TaskMeta {
-            name: None,
-            location: std::panic::Location::caller(),
-        };
+        let meta = TaskMeta::unnamed();
         self.spawn_with(future, meta)
     }
 
@@ -225,10 +222,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let meta = TaskMeta {
-            name: None,
-            location: std::panic::Location::caller(),
-        };
+        let meta = TaskMeta::unnamed();
         self.spawn_blocking_with(f, meta)
     }
 

@@ -1,7 +1,6 @@
 //! `task::Builder`: spawn with a name (stable API, unlike Tokio's unstable one).
 
 use super::core::TaskMeta;
-use super::spawn::spawn_meta;
 use super::JoinHandle;
 use crate::context::{self, TryCurrentError};
 use crate::scheduler::Handle;
@@ -55,7 +54,7 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         let meta = self.meta(Location::caller());
-        context::with_current(|h| spawn_meta(h, future, meta)).map_err(not_in_runtime)
+        context::with_current(|h| h.spawn_with(future, meta)).map_err(not_in_runtime)
     }
 
     /// Spawns onto the runtime of `handle`.
@@ -65,7 +64,7 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        Ok(spawn_meta(handle, future, self.meta(Location::caller())))
+        Ok(handle.spawn_with(future, self.meta(Location::caller())))
     }
 
     /// Runs a blocking closure on the current runtime's blocking pool.

@@ -27,6 +27,17 @@ pub(crate) struct TaskMeta {
     pub(crate) location: &'static Location<'static>,
 }
 
+impl TaskMeta {
+    /// An unnamed task spawned at the caller's location.
+    #[track_caller]
+    pub(crate) fn unnamed() -> TaskMeta {
+        TaskMeta {
+            name: None,
+            location: Location::caller(),
+        }
+    }
+}
+
 #[repr(C)]
 pub(crate) struct Header {
     pub(super) state: State,

@@ -4,9 +4,7 @@
 use super::core::TaskMeta;
 use super::{Id, JoinHandle};
 use crate::context;
-use crate::scheduler::Handle;
 use std::future::Future;
-use std::panic::Location;
 use std::task::Poll;
 
 /// Panics with a message naming `function` and saying how to enter a runtime.
@@ -43,10 +41,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let meta = TaskMeta {
-        name: None,
-        location: Location::caller(),
-    };
+    let meta = TaskMeta::unnamed();
     match context::with_current(|h| h.spawn_with(future, meta)) {
         Ok(join) => join,
         Err(_) => outside_runtime("runtime::spawn"),
@@ -80,10 +75,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let meta = TaskMeta {
-        name: None,
-        location: Location::caller(),
-    };
+    let meta = TaskMeta::unnamed();
     match context::with_current(|h| h.spawn_blocking_with(f, meta)) {
         Ok(join) => join,
         Err(_) => outside_runtime("runtime::task::spawn_blocking"),
@@ -177,13 +169,4 @@ pub async fn yield_now() {
         Poll::Pending
     })
     .await
-}
-
-/// Spawns on `handle` with full metadata (used by `task::Builder`).
-pub(crate) fn spawn_meta<F>(handle: &Handle, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    handle.spawn_with(future, meta)
 }

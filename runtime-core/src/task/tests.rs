@@ -845,6 +845,46 @@ mod loom_harness {
         })
     }
 
+    /// The set-up shared by the flag-driven models: a listed task whose future completes,
+    /// with a tracked output, on the first poll after `flag` is set, plus everything the
+    /// assertions look at.
+    struct FlagTask {
+        sched: Sched,
+        futures: Tracker,
+        outputs: Tracker,
+        flag: Arc<AtomicBool>,
+        slot: WakerSlot,
+        polls: StdArc<StdAtomicUsize>,
+        task: Task<Sched>,
+        notified: Notified<Sched>,
+        jh: JoinHandle<Guard>,
+    }
+
+    fn flag_task() -> FlagTask {
+        let sched = TestSched::new();
+        let futures = Tracker::default();
+        let outputs = Tracker::default();
+        let flag = Arc::new(AtomicBool::new(false));
+        let slot = WakerSlot::default();
+        let polls = StdArc::new(StdAtomicUsize::new(0));
+        let out = outputs.clone();
+        let (task, notified, jh) = spawn(
+            &sched,
+            ready_when_set(&futures, &flag, &slot, &polls, move || out.guard()),
+        );
+        FlagTask {
+            sched,
+            futures,
+            outputs,
+            flag,
+            slot,
+            polls,
+            task,
+            notified,
+            jh,
+        }
+    }
+
     fn take_waker(slot: &WakerSlot) -> Waker {
         slot.lock()
             .take()
@@ -858,17 +898,17 @@ mod loom_harness {
     #[test]
     fn wake_vs_complete() {
         model(|| {
-            let sched = TestSched::new();
-            let futures = Tracker::default();
-            let outputs = Tracker::default();
-            let flag = Arc::new(AtomicBool::new(false));
-            let slot = WakerSlot::default();
-            let polls = StdArc::new(StdAtomicUsize::new(0));
-            let out = outputs.clone();
-            let (task, notified, mut jh) = spawn(
-                &sched,
-                ready_when_set(&futures, &flag, &slot, &polls, move || out.guard()),
-            );
+            let FlagTask {
+                sched,
+                futures,
+                outputs,
+                flag,
+                slot,
+                polls,
+                task,
+                notified,
+                mut jh,
+            } = flag_task();
             notified.run();
             let waker = take_waker(&slot);
             // A notification for thread A to race with B's wake.
@@ -914,17 +954,17 @@ mod loom_harness {
     #[test]
     fn wake_by_val_vs_complete_and_release() {
         model(|| {
-            let sched = TestSched::new();
-            let futures = Tracker::default();
-            let outputs = Tracker::default();
-            let flag = Arc::new(AtomicBool::new(false));
-            let slot = WakerSlot::default();
-            let polls = StdArc::new(StdAtomicUsize::new(0));
-            let out = outputs.clone();
-            let (task, notified, mut jh) = spawn(
-                &sched,
-                ready_when_set(&futures, &flag, &slot, &polls, move || out.guard()),
-            );
+            let FlagTask {
+                sched,
+                futures,
+                outputs,
+                flag,
+                slot,
+                polls,
+                task,
+                notified,
+                mut jh,
+            } = flag_task();
             // A first, Pending poll gives B its waker; the queued poll then completes.
             notified.run();
             let waker = take_waker(&slot);
@@ -965,17 +1005,17 @@ mod loom_harness {
     #[test]
     fn wake_vs_abort_vs_join_handle_drop() {
         model(|| {
-            let sched = TestSched::new();
-            let futures = Tracker::default();
-            let outputs = Tracker::default();
-            let flag = Arc::new(AtomicBool::new(false));
-            let slot = WakerSlot::default();
-            let polls = StdArc::new(StdAtomicUsize::new(0));
-            let out = outputs.clone();
-            let (task, notified, jh) = spawn(
-                &sched,
-                ready_when_set(&futures, &flag, &slot, &polls, move || out.guard()),
-            );
+            let FlagTask {
+                sched,
+                futures,
+                outputs,
+                flag,
+                slot,
+                polls,
+                task,
+                notified,
+                jh,
+            } = flag_task();
             notified.run();
             let waker = take_waker(&slot);
             flag.store(true, Relaxed);

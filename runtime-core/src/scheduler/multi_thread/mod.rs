@@ -36,7 +36,7 @@ use crate::task::list::OwnedTasks;
 use crate::task::{self, Schedule};
 use crossbeam_utils::CachePadded;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(crate) type Notified = task::Notified<Arc<Handle>>;
 
@@ -54,8 +54,6 @@ pub(crate) struct Shared {
     pub(crate) monitor: Monitor,
     /// Worker and monitor threads.
     pub(crate) threads: Threads,
-    /// Runtime start, the epoch of the monitor's timestamps.
-    pub(crate) epoch: Instant,
 }
 
 /// The part of a worker other threads see.
@@ -67,10 +65,9 @@ pub(crate) struct Remote {
     pub(crate) poll_seq: AtomicU64,
     /// Id of the task being polled (valid while `poll_seq` is odd).
     pub(crate) task_id: AtomicU64,
-    /// The `poll_seq` the monitor reported as a stall, and when it first saw that poll
-    /// (nanoseconds since `epoch`), so the worker can complete the report.
+    /// The `poll_seq` the monitor reported as a stall, so the worker completes the report
+    /// when that poll ends.
     pub(crate) stall_seq: AtomicU64,
-    pub(crate) stall_since: AtomicU64,
 }
 
 /// The runtime's threads: a live count (decremented as a thread's last act of runtime work)
@@ -199,7 +196,6 @@ impl MultiThread {
                 is_shutdown: AtomicBool::new(false),
                 monitor: Monitor::new(driver.unparker()),
                 threads: Threads::new(),
-                epoch: Instant::now(),
             },
             common: Common { config, blocking },
         });
@@ -295,14 +291,6 @@ impl Handle {
 
     pub(crate) fn config(&self) -> &Config {
         &self.common.config
-    }
-
-    pub(crate) fn since_epoch(&self, at: Instant) -> u64 {
-        at.saturating_duration_since(self.shared.epoch).as_nanos() as u64
-    }
-
-    pub(crate) fn at_epoch_offset(&self, nanos: u64) -> Instant {
-        self.shared.epoch + Duration::from_nanos(nanos)
     }
 }
 

@@ -72,6 +72,8 @@ pub struct StallReport {
     /// a few microseconds, and by at most one monitor tick in the worst case.
     pub finished: bool,
     seq: u64,
+    /// When the monitor first saw the poll: the start of `duration`.
+    since: Instant,
 }
 
 pub(crate) struct Monitor {
@@ -126,16 +128,16 @@ impl Monitor {
     /// The reported poll `seq` of `worker` ended at (or before) `end`: record the final
     /// duration. Called by the worker at the end of the poll (exact) and by the monitor's
     /// sweep (at most one tick late) in case the worker missed the report; first one wins.
-    pub(crate) fn finish_stall(&self, handle: &Handle, worker: usize, seq: u64, end: Instant) {
-        let since = handle.at_epoch_offset(handle.shared.remotes[worker].stall_since.load(Relaxed));
-        let duration = end.saturating_duration_since(since);
+    pub(crate) fn finish_stall(&self, worker: usize, seq: u64, end: Instant) {
         let mut reports = self.reports.lock();
         if let Some(report) = reports
             .iter_mut()
             .rev()
             .find(|r| r.worker == worker && r.seq == seq && !r.finished)
         {
-            report.duration = duration.max(report.duration);
+            report.duration = end
+                .saturating_duration_since(report.since)
+                .max(report.duration);
             report.finished = true;
             tracing::warn!(
                 task.id = report.task_id.as_u64(),
@@ -233,7 +235,7 @@ fn check_workers(handle: &Handle, views: &mut [WorkerView], unfinished: &mut Vec
         if handle.shared.remotes[worker].poll_seq.load(Acquire) == seq {
             return true;
         }
-        handle.shared.monitor.finish_stall(handle, worker, seq, now);
+        handle.shared.monitor.finish_stall(worker, seq, now);
         false
     });
     for (index, view) in views.iter_mut().enumerate() {
@@ -315,6 +317,7 @@ fn report_stall(
         duration: stuck_for,
         finished: false,
         seq,
+        since,
     };
     {
         let mut reports = handle.shared.monitor.reports.lock();
@@ -323,7 +326,6 @@ fn report_stall(
         }
         reports.push_back(report);
     }
-    remote.stall_since.store(handle.since_epoch(since), Relaxed);
     remote.stall_seq.store(seq, Release);
     true
 }

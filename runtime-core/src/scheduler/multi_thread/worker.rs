@@ -40,21 +40,18 @@ pub(crate) struct Core {
     /// Peers' `poll_seq` at our last maintenance (`check_peers`).
     peer_seqs: Vec<u64>,
     rand: FastRand,
-    parker: Parker,
 }
 
 impl Core {
     pub(crate) fn new(index: usize, num_workers: usize) -> (Box<Core>, Remote) {
         let run_queue = Worker::new_fifo();
-        let parker = Parker::new();
         let remote = Remote {
             stealer: run_queue.stealer(),
             next: super::NextSlot::new(),
-            unpark: parker.clone(),
+            unpark: Parker::new(),
             poll_seq: AtomicU64::new(0),
             task_id: AtomicU64::new(0),
             stall_seq: AtomicU64::new(0),
-            stall_since: AtomicU64::new(0),
         };
         let core = Box::new(Core {
             index,
@@ -67,7 +64,6 @@ impl Core {
             poll_seq: 0,
             peer_seqs: vec![0; num_workers],
             rand: FastRand::new(index as u64 + 1),
-            parker,
         });
         (core, remote)
     }
@@ -244,7 +240,7 @@ impl Core {
             handle
                 .shared
                 .monitor
-                .finish_stall(handle, self.index, seq, std::time::Instant::now());
+                .finish_stall(self.index, seq, std::time::Instant::now());
         }
     }
 
@@ -368,7 +364,7 @@ impl Context {
         }
         if core.transition_to_parked(handle) {
             while !core.is_shutdown {
-                core.parker.park();
+                core.remote(handle).unpark.park();
                 core.is_shutdown = handle.is_shutdown();
                 if core.transition_from_parked(handle) {
                     break;
