@@ -6,7 +6,7 @@
 //! `RUNTIME_WORKER_THREADS`, a thread the OS refuses to start).
 
 use crate::Runtime;
-use runtime_core::park::ThreadPark;
+use runtime_core::park::{Park, ThreadPark};
 use runtime_core::scheduler::{self, Callback, Config, ThreadNameFn};
 use std::fmt;
 use std::io;
@@ -31,6 +31,8 @@ pub const WORKER_THREADS_ENV: &str = "RUNTIME_WORKER_THREADS";
 pub struct Builder {
     kind: Kind,
     worker_threads: Option<usize>,
+    enable_time: bool,
+    start_paused: bool,
     config: Config,
 }
 
@@ -56,6 +58,8 @@ impl Builder {
         Builder {
             kind,
             worker_threads: None,
+            enable_time: false,
+            start_paused: false,
             config: Config {
                 thread_name: Arc::new(|| "runtime-worker".to_string()),
                 ..Config::default()
@@ -200,15 +204,91 @@ impl Builder {
         self
     }
 
+    /// Enables every driver: the time driver (`runtime::time`). [`Runtime::new`] and
+    /// `#[runtime::main]` do this; a runtime built without it panics in `sleep` and friends,
+    /// naming this method.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    /// rt.block_on(runtime::time::sleep(std::time::Duration::from_millis(1)));
+    /// ```
+    pub fn enable_all(&mut self) -> &mut Self {
+        self.enable_time()
+    }
+
+    /// Enables the time driver: `runtime::time::{sleep, timeout, interval}` and the test clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().enable_time().build().unwrap();
+    /// let late = rt.block_on(async {
+    ///     runtime::time::timeout(
+    ///         std::time::Duration::from_millis(1),
+    ///         std::future::pending::<()>(),
+    ///     )
+    ///     .await
+    /// });
+    /// assert!(late.is_err());
+    /// ```
+    pub fn enable_time(&mut self) -> &mut Self {
+        self.enable_time = true;
+        self
+    }
+
+    /// Starts the runtime with its clock paused (see `runtime::time::pause`): time moves only
+    /// with `time::advance` or when the idle runtime jumps to its next timer. Works on both
+    /// flavors. Requires [`enable_time`](Self::enable_time); `build` fails without it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::time::{sleep, Duration, Instant};
+    ///
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .enable_time()
+    ///     .start_paused(true)
+    ///     .build()
+    ///     .unwrap();
+    /// let real = std::time::Instant::now();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(3600)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(3600));
+    /// });
+    /// assert!(real.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Self {
+        self.start_paused = start_paused;
+        self
+    }
+
     /// Builds the runtime.
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if `RUNTIME_WORKER_THREADS` is set but is not a positive integer; the
-    /// OS error (with context) if a runtime thread cannot be started.
+    /// `InvalidInput` if `RUNTIME_WORKER_THREADS` is set but is not a positive integer, or if
+    /// `start_paused` is set without `enable_time`; the OS error (with context) if a runtime
+    /// thread cannot be started.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let mut config = self.config.clone();
-        let driver = Box::new(ThreadPark::new());
+        let mut driver: Box<dyn Park> = Box::new(ThreadPark::new());
+        if self.start_paused && !self.enable_time {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "Builder::start_paused(true) needs the time driver: also call \
+                 Builder::enable_time() or Builder::enable_all()",
+            ));
+        }
+        if self.enable_time {
+            let time = runtime_time::driver::TimeDriver::new(driver, self.start_paused);
+            config
+                .context_providers
+                .push(time.handle().context_provider());
+            driver = Box::new(time);
+        }
         let inner = match self.kind {
             Kind::CurrentThread => scheduler::Runtime::new_current_thread(config, driver),
             Kind::MultiThread => {
@@ -248,6 +328,8 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("kind", &self.kind)
             .field("worker_threads", &self.worker_threads)
+            .field("enable_time", &self.enable_time)
+            .field("start_paused", &self.start_paused)
             .field("config", &self.config)
             .finish()
     }

@@ -43,6 +43,17 @@ pub mod task {
     };
 }
 
+/// Timers: sleeping, timeouts, intervals, and a test clock that works on every flavor.
+///
+/// Needs a runtime built with the time driver (`Builder::enable_time` / `enable_all`;
+/// `Runtime::new` and `#[runtime::main]` enable it).
+pub mod time {
+    pub use runtime_time::{
+        advance, error, interval, interval_at, pause, resume, sleep, sleep_until, timeout,
+        timeout_at, Duration, Instant, Interval, MissedTickBehavior, Sleep, Timeout,
+    };
+}
+
 /// Async synchronization primitives.
 pub mod sync {
     pub use runtime_core::sync::*;

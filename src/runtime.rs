@@ -31,13 +31,13 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A multi-thread runtime with default settings.
+    /// A multi-thread runtime with default settings and every driver enabled.
     ///
     /// # Errors
     ///
     /// See [`Builder::build`].
     pub fn new() -> io::Result<Runtime> {
-        Builder::new_multi_thread().build()
+        Builder::new_multi_thread().enable_all().build()
     }
 
     /// Runs `future` to completion on this thread.

@@ -12,7 +12,8 @@
 
 #![warn(missing_docs)]
 
-pub(crate) mod loom;
+#[doc(hidden)]
+pub mod loom;
 
 mod blocking;
 pub mod context;

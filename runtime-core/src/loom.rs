@@ -8,21 +8,24 @@
 //!
 //! crossbeam-deque is invisible to loom (std atomics, epoch GC), so under loom [`deque`] is a small
 //! mutex-backed queue with the subset of crossbeam's interface the scheduler uses.
+//!
+//! The module is public but hidden: the driver crates (`runtime-time`, `runtime-io`) write their
+//! protocols against the same facade, so one `--cfg loom` build checks them all.
 
-pub(crate) mod sync {
-    pub(crate) mod atomic {
+pub mod sync {
+    pub mod atomic {
         #[cfg(not(loom))]
-        pub(crate) use std::sync::atomic::{
+        pub use std::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
         };
 
         #[cfg(loom)]
-        pub(crate) use loom::sync::atomic::{
+        pub use loom::sync::atomic::{
             fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
         };
     }
 
-    pub(crate) use super::mutex::{Condvar, Mutex};
+    pub use super::mutex::{Condvar, Mutex};
 }
 
 #[cfg(not(loom))]
@@ -31,36 +34,36 @@ mod mutex {
 
     /// A non-poisoning mutex (parking_lot).
     #[derive(Debug, Default)]
-    pub(crate) struct Mutex<T>(parking_lot::Mutex<T>);
+    pub struct Mutex<T>(parking_lot::Mutex<T>);
 
-    pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+    pub type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 
     impl<T> Mutex<T> {
-        pub(crate) const fn new(value: T) -> Self {
+        pub const fn new(value: T) -> Self {
             Mutex(parking_lot::const_mutex(value))
         }
 
-        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        pub fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock()
         }
     }
 
     /// A condition variable paired with [`Mutex`].
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(parking_lot::Condvar);
+    pub struct Condvar(parking_lot::Condvar);
 
     impl Condvar {
-        pub(crate) const fn new() -> Self {
+        pub const fn new() -> Self {
             Condvar(parking_lot::Condvar::new())
         }
 
-        pub(crate) fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        pub fn wait<'a, T>(&self, mut guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             self.0.wait(&mut guard);
             guard
         }
 
         /// Waits at most `timeout`; the flag says whether the wait timed out.
-        pub(crate) fn wait_timeout<'a, T>(
+        pub fn wait_timeout<'a, T>(
             &self,
             mut guard: MutexGuard<'a, T>,
             timeout: Duration,
@@ -69,11 +72,11 @@ mod mutex {
             (guard, res.timed_out())
         }
 
-        pub(crate) fn notify_one(&self) {
+        pub fn notify_one(&self) {
             self.0.notify_one();
         }
 
-        pub(crate) fn notify_all(&self) {
+        pub fn notify_all(&self) {
             self.0.notify_all();
         }
     }
@@ -85,16 +88,16 @@ mod mutex {
 
     /// loom's mutex with the non-poisoning shape of the std build.
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub struct Mutex<T>(loom::sync::Mutex<T>);
 
-    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+    pub type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
 
     impl<T> Mutex<T> {
-        pub(crate) fn new(value: T) -> Self {
+        pub fn new(value: T) -> Self {
             Mutex(loom::sync::Mutex::new(value))
         }
 
-        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        pub fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock().unwrap()
         }
     }
@@ -106,19 +109,19 @@ mod mutex {
     }
 
     #[derive(Debug, Default)]
-    pub(crate) struct Condvar(loom::sync::Condvar);
+    pub struct Condvar(loom::sync::Condvar);
 
     impl Condvar {
-        pub(crate) fn new() -> Self {
+        pub fn new() -> Self {
             Condvar(loom::sync::Condvar::new())
         }
 
-        pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
             self.0.wait(guard).unwrap()
         }
 
         /// loom has no time: a timed wait is modelled as a wait that may return at once.
-        pub(crate) fn wait_timeout<'a, T>(
+        pub fn wait_timeout<'a, T>(
             &self,
             guard: MutexGuard<'a, T>,
             _timeout: Duration,
@@ -128,51 +131,51 @@ mod mutex {
             (guard, true)
         }
 
-        pub(crate) fn notify_one(&self) {
+        pub fn notify_one(&self) {
             self.0.notify_one();
         }
 
-        pub(crate) fn notify_all(&self) {
+        pub fn notify_all(&self) {
             self.0.notify_all();
         }
     }
 }
 
-pub(crate) mod cell {
+pub mod cell {
     /// An `UnsafeCell` with loom's closure-based access API, so that loom can check every
     /// access for data races.
     #[cfg(not(loom))]
     #[derive(Debug)]
-    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+    pub struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
     #[cfg(not(loom))]
     impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(data: T) -> UnsafeCell<T> {
+        pub const fn new(data: T) -> UnsafeCell<T> {
             UnsafeCell(std::cell::UnsafeCell::new(data))
         }
 
         #[inline(always)]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
             f(self.0.get())
         }
 
         #[inline(always)]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             f(self.0.get())
         }
     }
 
     #[cfg(loom)]
-    pub(crate) use loom::cell::UnsafeCell;
+    pub use loom::cell::UnsafeCell;
 }
 
 /// The work-stealing deques: crossbeam's, or a loom-visible mutex-backed stand-in.
-pub(crate) mod deque {
+pub mod deque {
     #[cfg(not(loom))]
-    pub(crate) use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+    pub use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 
     #[cfg(loom)]
-    pub(crate) use super::loom_deque::{Injector, Steal, Stealer, Worker};
+    pub use super::loom_deque::{Injector, Steal, Stealer, Worker};
 }
 
 #[cfg(loom)]
@@ -182,7 +185,7 @@ mod loom_deque {
     use std::collections::VecDeque;
     use std::sync::Arc;
 
-    pub(crate) enum Steal<T> {
+    pub enum Steal<T> {
         Empty,
         Success(T),
         /// Never produced by the mutex-backed queue; kept so callers match crossbeam's enum.
@@ -190,24 +193,24 @@ mod loom_deque {
         Retry,
     }
 
-    pub(crate) struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
-    pub(crate) struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
-    pub(crate) struct Injector<T>(Mutex<VecDeque<T>>);
+    pub struct Worker<T>(Arc<Mutex<VecDeque<T>>>);
+    pub struct Stealer<T>(Arc<Mutex<VecDeque<T>>>);
+    pub struct Injector<T>(Mutex<VecDeque<T>>);
 
     impl<T> Worker<T> {
-        pub(crate) fn new_fifo() -> Self {
+        pub fn new_fifo() -> Self {
             Worker(Arc::new(Mutex::new(VecDeque::new())))
         }
-        pub(crate) fn push(&self, t: T) {
+        pub fn push(&self, t: T) {
             self.0.lock().push_back(t);
         }
-        pub(crate) fn pop(&self) -> Option<T> {
+        pub fn pop(&self) -> Option<T> {
             self.0.lock().pop_front()
         }
-        pub(crate) fn is_empty(&self) -> bool {
+        pub fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
         }
-        pub(crate) fn stealer(&self) -> Stealer<T> {
+        pub fn stealer(&self) -> Stealer<T> {
             Stealer(self.0.clone())
         }
     }
@@ -230,39 +233,39 @@ mod loom_deque {
     }
 
     impl<T> Stealer<T> {
-        pub(crate) fn is_empty(&self) -> bool {
+        pub fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
         }
-        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+        pub fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
             steal_half(&self.0, dest)
         }
     }
 
     impl<T> Injector<T> {
-        pub(crate) fn new() -> Self {
+        pub fn new() -> Self {
             Injector(Mutex::new(VecDeque::new()))
         }
-        pub(crate) fn push(&self, t: T) {
+        pub fn push(&self, t: T) {
             self.0.lock().push_back(t);
         }
-        pub(crate) fn steal(&self) -> Steal<T> {
+        pub fn steal(&self) -> Steal<T> {
             match self.0.lock().pop_front() {
                 Some(t) => Steal::Success(t),
                 None => Steal::Empty,
             }
         }
-        pub(crate) fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
+        pub fn steal_batch_and_pop(&self, dest: &Worker<T>) -> Steal<T> {
             steal_half(&self.0, dest)
         }
-        pub(crate) fn is_empty(&self) -> bool {
+        pub fn is_empty(&self) -> bool {
             self.0.lock().is_empty()
         }
     }
 }
 
 /// `loom::model`, reporting how many executions it explored (seen with `--nocapture`).
-#[cfg(all(test, loom))]
-pub(crate) fn model<F: Fn() + Sync + Send + 'static>(f: F) {
+#[cfg(loom)]
+pub fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     let executions = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = executions.clone();

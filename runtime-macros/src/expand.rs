@@ -128,6 +128,7 @@ fn generate(input: ItemFn, kind: MacroKind, options: Options) -> TokenStream {
         Flavor::MultiThread => quote!(::runtime::Builder::new_multi_thread()),
     };
     let worker_threads = options.worker_threads.map(|n| quote!(.worker_threads(#n)));
+    let start_paused = options.start_paused.then(|| quote!(.start_paused(true)));
     let expect = format!("failed to build the runtime for {}", kind.attribute_name());
 
     let test_attr = match kind {
@@ -142,7 +143,7 @@ fn generate(input: ItemFn, kind: MacroKind, options: Options) -> TokenStream {
             let #body = #async_move #block;
             #pin_body
             #[allow(clippy::expect_used)]
-            let #rt = #builder #worker_threads .build().expect(#expect);
+            let #rt = #builder #worker_threads .enable_all() #start_paused .build().expect(#expect);
             #rt.block_on(#body)
         }
     }

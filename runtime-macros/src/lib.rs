@@ -32,6 +32,10 @@ use options::MacroKind;
 /// - `worker_threads = N` (an integer literal greater than zero) calls
 ///   `Builder::worker_threads(N)`; it is only valid with the multi-thread
 ///   flavor.
+/// - `start_paused = true` calls `Builder::start_paused(true)`: the clock
+///   starts paused (see `runtime::time::pause`), on either flavor.
+///
+/// Every driver is enabled (`Builder::enable_all()`).
 ///
 /// Each option may be given at most once.
 ///

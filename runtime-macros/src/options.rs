@@ -1,5 +1,5 @@
 //! Parsing of the attribute arguments shared by `#[runtime::main]` and
-//! `#[runtime::test]`: `flavor = "..."` and `worker_threads = N`.
+//! `#[runtime::test]`: `flavor = "..."`, `worker_threads = N` and `start_paused = bool`.
 //!
 //! This module owns the option grammar, the defaults for each macro and
 //! every diagnostic about the arguments themselves. It knows nothing about
@@ -12,7 +12,7 @@ use syn::{Expr, Lit, Meta, Token};
 
 /// The option names accepted inside the attribute, in the order they are
 /// listed in diagnostics.
-const VALID_OPTIONS: &str = "`flavor` and `worker_threads`";
+const VALID_OPTIONS: &str = "`flavor`, `worker_threads` and `start_paused`";
 
 /// The flavor names accepted by `flavor = "..."`.
 const VALID_FLAVORS: &str = "`current_thread` and `multi_thread`";
@@ -70,6 +70,8 @@ pub(crate) struct Options {
     pub(crate) flavor: Flavor,
     /// `worker_threads = N`, only ever `Some` for the multi-thread flavor.
     pub(crate) worker_threads: Option<usize>,
+    /// `start_paused = true`: the runtime's clock starts paused.
+    pub(crate) start_paused: bool,
 }
 
 /// Raw values collected while walking the arguments, each with the whole
@@ -78,6 +80,7 @@ pub(crate) struct Options {
 struct Collected {
     flavor: Option<Flavor>,
     worker_threads: Option<(usize, Meta)>,
+    start_paused: bool,
 }
 
 /// Parses and validates the attribute arguments for `kind`.
@@ -91,6 +94,7 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind) -> syn::Result<Options> 
     let mut errors = Errors::default();
     let mut seen_flavor = false;
     let mut seen_worker_threads = false;
+    let mut seen_start_paused = false;
 
     for meta in &metas {
         let name = match meta.path().get_ident() {
@@ -121,6 +125,16 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind) -> syn::Result<Options> 
                     Err(e) => errors.push(e),
                 }
             }
+            "start_paused" => {
+                if std::mem::replace(&mut seen_start_paused, true) {
+                    errors.push(duplicate(meta, &name));
+                    continue;
+                }
+                match option_value(meta, &name).and_then(parse_start_paused) {
+                    Ok(paused) => collected.start_paused = paused,
+                    Err(e) => errors.push(e),
+                }
+            }
             _ => errors.push(unknown_option(meta.path())),
         }
     }
@@ -137,6 +151,7 @@ pub(crate) fn parse(args: TokenStream, kind: MacroKind) -> syn::Result<Options> 
     Ok(Options {
         flavor,
         worker_threads: collected.worker_threads.map(|(n, _)| n),
+        start_paused: collected.start_paused,
     })
 }
 
@@ -188,6 +203,16 @@ fn parse_worker_threads(value: &Expr) -> syn::Result<usize> {
         ));
     }
     Ok(n)
+}
+
+fn parse_start_paused(value: &Expr) -> syn::Result<bool> {
+    match literal(value) {
+        Some(Lit::Bool(lit)) => Ok(lit.value),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`start_paused` expects `true` or `false`",
+        )),
+    }
 }
 
 /// The literal inside `value`, looking through invisible groups that
@@ -275,16 +300,36 @@ mod tests {
 
     #[test]
     fn unknown_option_lists_valid_options() {
-        let errors = messages(parse(quote!(start_paused = true), MacroKind::Test));
+        let errors = messages(parse(quote!(start_paused_clock = true), MacroKind::Test));
         assert_eq!(
             errors,
-            ["unknown option `start_paused`; the valid options are `flavor` and `worker_threads`"]
+            ["unknown option `start_paused_clock`; the valid options are `flavor`, `worker_threads` and `start_paused`"]
         );
         let errors = messages(parse(quote!(a::b = 1), MacroKind::Main));
         assert_eq!(
             errors,
-            ["unknown option `a::b`; the valid options are `flavor` and `worker_threads`"]
+            ["unknown option `a::b`; the valid options are `flavor`, `worker_threads` and `start_paused`"]
         );
+    }
+
+    #[test]
+    fn start_paused_takes_a_bool() {
+        assert!(!parse(quote!(), MacroKind::Test).unwrap().start_paused);
+        let options = parse(quote!(start_paused = true), MacroKind::Test).unwrap();
+        assert!(options.start_paused);
+        let options = parse(
+            quote!(flavor = "multi_thread", start_paused = false),
+            MacroKind::Main,
+        )
+        .unwrap();
+        assert!(!options.start_paused);
+        let errors = messages(parse(quote!(start_paused = 1), MacroKind::Test));
+        assert_eq!(errors, ["`start_paused` expects `true` or `false`"]);
+        let errors = messages(parse(
+            quote!(start_paused = true, start_paused = true),
+            MacroKind::Test,
+        ));
+        assert_eq!(errors.len(), 1);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! State under one mutex: the FIFO queue, thread counts (`num_th`, `num_idle`), pending
 //! wake-ups (`num_notify`, so a spurious condvar wake-up is told apart from a real one), the
-//! shutdown flag. A spawn wakes an idle thread if there is one, else starts a thread if under
+//! shutdown flag, how many closures are running (`running`) and whether the time driver waits for
+//! the pool to go quiet (`idle_waiter`: a paused clock may only jump ahead while no blocking
+//! closure can still wake a task). A spawn wakes an idle thread if there is one, else starts a thread if under
 //! the cap, else leaves the task queued for the next free thread.
 //!
 //! Shutdown: set the flag and wake everyone; threads finish the closure they run (it cannot be
@@ -45,6 +47,11 @@ struct Shared {
     num_th: usize,
     num_idle: usize,
     num_notify: usize,
+    /// Closures taken off the queue and not finished yet.
+    running: usize,
+    /// Someone asked [`Spawner::is_idle_or_notify`] while the pool was busy: unpark the
+    /// runtime's driver when it becomes idle.
+    idle_waiter: bool,
     shutdown: bool,
     next_thread_id: usize,
     threads: HashMap<usize, std::thread::JoinHandle<()>>,
@@ -130,6 +137,18 @@ impl Spawner {
         builder.spawn(move || inner.run(id, rt))
     }
 
+    /// True if no closure is queued or running. Otherwise false, and the runtime's driver is
+    /// unparked once the pool becomes idle (so a paused clock that waits for the pool to go
+    /// quiet gets another chance to auto-advance).
+    pub(crate) fn is_idle_or_notify(&self) -> bool {
+        let mut shared = self.inner.shared.lock();
+        let idle = shared.queue.is_empty() && shared.running == 0;
+        if !idle {
+            shared.idle_waiter = true;
+        }
+        idle
+    }
+
     /// Stops the pool; waits for running closures until `deadline` (forever if `None`).
     /// True if every thread exited in time.
     pub(crate) fn shutdown(&self, deadline: Option<Instant>) -> bool {
@@ -168,7 +187,7 @@ impl Inner {
         }
         {
             let _current = context::set_current(&rt);
-            self.work(id);
+            self.work(id, &rt);
         }
         if let Some(cb) = &self.before_stop {
             cb();
@@ -180,7 +199,7 @@ impl Inner {
         }
     }
 
-    fn work(&self, id: usize) {
+    fn work(&self, id: usize, rt: &scheduler::Handle) {
         let mut shared = self.shared.lock();
         'main: loop {
             // Busy: run what is queued.
@@ -188,9 +207,17 @@ impl Inner {
                 let Some(task) = shared.queue.pop_front() else {
                     break;
                 };
+                shared.running += 1;
                 drop(shared);
                 task.run();
                 shared = self.shared.lock();
+                shared.running -= 1;
+                if shared.idle_waiter && shared.running == 0 && shared.queue.is_empty() {
+                    shared.idle_waiter = false;
+                    drop(shared);
+                    rt.unpark_driver();
+                    shared = self.shared.lock();
+                }
             }
             if shared.shutdown {
                 break 'main;

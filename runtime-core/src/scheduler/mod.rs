@@ -288,6 +288,33 @@ impl Handle {
         }
     }
 
+    /// Whether a paused clock may jump to its next timer now: nothing of this runtime can run
+    /// (every worker parked, no queued task, no blocking closure queued or running). Called by
+    /// the time driver from the thread that parks on it, which on a current-thread runtime
+    /// only parks without a timeout when its own queue is empty.
+    ///
+    /// When only the blocking pool is busy, the driver is unparked as soon as it becomes idle,
+    /// so the caller may park without a timeout after a `false`.
+    #[doc(hidden)]
+    pub fn can_auto_advance(&self) -> bool {
+        let quiet = match &self.inner {
+            Kind::MultiThread(h) => {
+                h.shared.idle.num_unparked() == 0 && h.shared.injector.is_empty()
+            }
+            Kind::CurrentThread(h) => h.is_quiet(),
+        };
+        quiet && self.common().blocking.is_idle_or_notify()
+    }
+
+    /// Wakes the thread parked on the driver stack (the monitor, or a current-thread runtime's
+    /// `block_on` thread).
+    pub(crate) fn unpark_driver(&self) {
+        match &self.inner {
+            Kind::MultiThread(h) => h.shared.monitor.unpark(),
+            Kind::CurrentThread(h) => h.unpark_driver(),
+        }
+    }
+
     pub(crate) fn common(&self) -> &Common {
         match &self.inner {
             Kind::MultiThread(h) => &h.common,

@@ -293,6 +293,20 @@ impl Context {
 }
 
 impl Handle {
+    /// Nothing was woken from outside: the remote queue is empty and the `block_on` future was
+    /// not woken.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let remote_empty = match &*self.remote.lock() {
+            Some(queue) => queue.is_empty(),
+            None => true,
+        };
+        remote_empty && !self.woken.load(Acquire)
+    }
+
+    pub(crate) fn unpark_driver(&self) {
+        self.driver_unpark.unpark();
+    }
+
     fn pop_remote(&self) -> Option<Notified> {
         self.remote.lock().as_mut().and_then(VecDeque::pop_front)
     }
