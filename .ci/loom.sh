@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Loom model checks of runtime-core's concurrency protocols: the task state machine (wake,
-# poll, complete, abort, JoinHandle drop, join waker, shutdown), the parker, the next slot
-# hand-off and the idle/park protocol. The models live inside the crate (`#[cfg(loom)]` unit
-# tests: they need crate-private items).
+# Loom model checks of the concurrency protocols of runtime-core and runtime-time: the task
+# state machine (wake, poll, complete, abort, JoinHandle drop, join waker, shutdown), the
+# parker, the next slot hand-off, the idle/park protocol, the sync primitives, and the timer
+# register / fire / cancel race. The models live inside the crates (`#[cfg(loom)]` unit tests:
+# they need crate-private items).
 #
 # `--cfg loom` rebuilds every crate, so it gets its own target dir instead of evicting the
 # normal build's artifacts. Extra arguments go to cargo test (e.g. a test-name filter).
@@ -16,4 +17,4 @@ trap report EXIT
 RUSTFLAGS="--cfg loom" \
     LOOM_MAX_PREEMPTIONS=2 \
     CARGO_TARGET_DIR=target/loom \
-    cargo test -p runtime-core --release --lib "$@"
+    cargo test -p runtime-core -p runtime-time --release --lib "$@"

@@ -27,7 +27,9 @@
 //!   pointless. An untimed `park` (the scheduler has nothing to run) with timers pending asks
 //!   the scheduler whether the runtime is idle ([`can_auto_advance`]) and, if so, moves the
 //!   clock to the next deadline and fires. A timed `park_timeout` (the monitor's tick while
-//!   workers run) waits for real time and never advances the clock.
+//!   workers run) waits for real time and never advances the clock. An untimed park that
+//!   cannot advance sleeps with `sleeping_until = u64::MAX`, so a timer registered from
+//!   outside the runtime's threads still wakes it.
 //! * Shutdown: every registered waker is woken, and later registrations panic with a message
 //!   saying the runtime is gone (a `Sleep` of a shut-down runtime can never complete).
 //!
@@ -137,12 +139,28 @@ impl TimeDriver {
     fn park_internal(&mut self, timeout: Option<Duration>) {
         let inner = &self.handle.inner;
         if inner.clock.is_paused() {
-            let next = inner.state.lock().wheel.next_deadline_ns();
+            let next = {
+                let mut state = inner.state.lock();
+                // An untimed park may end up waiting for good (no timer, or a busy blocking
+                // pool): a timer registered from now on must wake it. Set before the wheel is
+                // read, so no registration falls between the two.
+                if timeout.is_none() {
+                    state.sleeping_until = NO_DEADLINE;
+                }
+                state.wheel.next_deadline_ns()
+            };
             match (timeout, next) {
-                (None, Some(next)) if can_auto_advance() => {
-                    inner.clock.advance_to_ns(next);
+                (None, Some(mut next)) if can_auto_advance() => {
                     // Let the layers below deliver what is ready without waiting.
                     self.park.park_timeout(Duration::ZERO);
+                    // The wheel's next deadline may be the start of a higher-level slot, which
+                    // only cascades: jump on until a timer fires.
+                    while inner.clock.advance_to_ns(next) && inner.process(&mut self.fired) == 0 {
+                        match inner.state.lock().wheel.next_deadline_ns() {
+                            Some(later) => next = later,
+                            None => break,
+                        }
+                    }
                 }
                 (None, _) => self.park.park(),
                 (Some(timeout), _) => self.park.park_timeout(timeout),
@@ -272,17 +290,20 @@ impl Inner {
         drop(waker);
     }
 
-    /// Fires every timer due at the clock's current time; wakes them after unlocking.
-    pub(crate) fn process(&self, fired: &mut Vec<Waker>) {
+    /// Fires every timer due at the clock's current time; wakes them after unlocking. Returns
+    /// how many fired.
+    pub(crate) fn process(&self, fired: &mut Vec<Waker>) -> usize {
         let now = self.clock.now_ns();
         {
             let mut state = self.state.lock();
             state.sleeping_until = AWAKE;
             state.wheel.advance(now, |waker| fired.push(waker));
         }
+        let count = fired.len();
         for waker in fired.drain(..) {
             waker.wake();
         }
+        count
     }
 
     /// Wakes the thread parked on the driver (the clock changed under it).
@@ -321,5 +342,130 @@ impl fmt::Debug for Handle {
             .field("paused", &self.inner.clock.is_paused())
             .field("shutdown", &state.shutdown)
             .finish()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::instant::Instant;
+    use crate::sleep::Sleep;
+    use runtime_core::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use runtime_core::park::ThreadPark;
+    use std::task::{Context, Poll, Wake};
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn paused_driver() -> (TimeDriver, Handle) {
+        let driver = TimeDriver::new(Box::new(ThreadPark::new()), true);
+        let handle = driver.handle();
+        (driver, handle)
+    }
+
+    /// The driver thread advances past the deadline and fires while a worker registers a
+    /// sleep (first poll) and then drops it: the waker is woken at most once, only if the
+    /// sleep was registered, and nothing stays in the wheel.
+    #[test]
+    fn register_fire_cancel() {
+        runtime_core::loom::model(|| {
+            let (_driver, handle) = paused_driver();
+            let deadline = Instant::from_std(handle.inner.clock.now()) + Duration::from_millis(1);
+            let driver_side = handle.clone();
+            let fire = loom::thread::spawn(move || {
+                driver_side
+                    .inner
+                    .clock
+                    .advance(Duration::from_millis(2))
+                    .unwrap();
+                driver_side.inner.process(&mut Vec::new());
+            });
+
+            let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let mut sleep = Sleep::new(handle.clone(), deadline);
+            let polled = sleep.poll_elapsed(&mut Context::from_waker(&waker));
+            drop(sleep);
+            fire.join().unwrap();
+
+            assert_eq!(handle.inner.state.lock().wheel.len(), 0);
+            let woken = wakes.0.load(SeqCst);
+            match polled {
+                Poll::Pending => assert!(woken <= 1),
+                Poll::Ready(()) => assert_eq!(woken, 0),
+            }
+        });
+    }
+
+    /// With a paused clock, the driver parks without a timeout (no timer yet) while a thread
+    /// registers a sleep: the registration must wake it (else loom reports a deadlock), and
+    /// the woken driver then jumps to the deadline and fires.
+    #[test]
+    fn paused_park_vs_register() {
+        runtime_core::loom::model(|| {
+            let (mut driver, handle) = paused_driver();
+            let deadline = Instant::from_std(handle.inner.clock.now()) + Duration::from_secs(60);
+            let driver_thread = loom::thread::spawn(move || {
+                driver.park();
+                driver
+            });
+
+            let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let mut sleep = Sleep::new(handle.clone(), deadline);
+            assert!(sleep
+                .poll_elapsed(&mut Context::from_waker(&waker))
+                .is_pending());
+            let mut driver = driver_thread.join().unwrap();
+            if wakes.0.load(SeqCst) == 0 {
+                // The driver parked first and was woken by the registration: its next untimed
+                // park finds the timer and jumps to it (through the wheel's levels).
+                driver.park();
+            }
+            assert_eq!(wakes.0.load(SeqCst), 1);
+            assert!(sleep.is_elapsed());
+        });
+    }
+
+    /// A registered sleep is reset to a later deadline while the driver fires the old one:
+    /// either the entry fired (the reset sees a stale key and the sleep registers again) or it
+    /// moved; after the drop the wheel is empty and the waker was woken at most once.
+    #[test]
+    fn reset_races_fire() {
+        runtime_core::loom::model(|| {
+            let (_driver, handle) = paused_driver();
+            let start = Instant::from_std(handle.inner.clock.now());
+            let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+            let waker = Waker::from(wakes.clone());
+            let mut sleep = Sleep::new(handle.clone(), start + Duration::from_millis(1));
+            assert!(sleep
+                .poll_elapsed(&mut Context::from_waker(&waker))
+                .is_pending());
+
+            let driver_side = handle.clone();
+            let fire = loom::thread::spawn(move || {
+                driver_side
+                    .inner
+                    .clock
+                    .advance(Duration::from_millis(2))
+                    .unwrap();
+                driver_side.inner.process(&mut Vec::new());
+            });
+            sleep.reset_to(start + Duration::from_millis(10));
+            fire.join().unwrap();
+            // Not due yet: the poll (re-)registers it, it does not complete.
+            assert!(sleep
+                .poll_elapsed(&mut Context::from_waker(&waker))
+                .is_pending());
+            assert_eq!(handle.inner.state.lock().wheel.len(), 1);
+            drop(sleep);
+            assert_eq!(handle.inner.state.lock().wheel.len(), 0);
+            assert!(wakes.0.load(SeqCst) <= 1);
+        });
     }
 }
