@@ -3,8 +3,9 @@
 //! Under `cfg(loom)` the atomics, cells, mutexes, condition variables and threads are loom's, so
 //! the model checker can explore every interleaving of the task state machine, the parking
 //! protocol and the next-slot hand-off. Otherwise they are std's (atomics, threads) and
-//! parking_lot's (mutexes, condvars; no poisoning). Both variants expose one shape: a mutex whose
-//! `lock` returns the guard directly and a condvar whose `wait` takes and returns the guard.
+//! parking_lot's (mutexes, reader-writer locks, condvars; no poisoning). Both variants expose one
+//! shape: a mutex whose `lock` (an rwlock whose `read`/`write`) returns the guard directly and a
+//! condvar whose `wait` takes and returns the guard.
 //!
 //! crossbeam-deque is invisible to loom (std atomics, epoch GC), so under loom [`deque`] is a small
 //! mutex-backed queue with the subset of crossbeam's interface the scheduler uses.
@@ -25,7 +26,7 @@ pub mod sync {
         };
     }
 
-    pub use super::mutex::{Condvar, Mutex};
+    pub use super::mutex::{Condvar, Mutex, RwLock, RwLockReadGuard};
 }
 
 #[cfg(not(loom))]
@@ -45,6 +46,27 @@ mod mutex {
 
         pub fn lock(&self) -> MutexGuard<'_, T> {
             self.0.lock()
+        }
+    }
+
+    /// A non-poisoning reader-writer lock (parking_lot).
+    #[derive(Debug, Default)]
+    pub struct RwLock<T>(parking_lot::RwLock<T>);
+
+    pub type RwLockReadGuard<'a, T> = parking_lot::RwLockReadGuard<'a, T>;
+    pub type RwLockWriteGuard<'a, T> = parking_lot::RwLockWriteGuard<'a, T>;
+
+    impl<T> RwLock<T> {
+        pub const fn new(value: T) -> Self {
+            RwLock(parking_lot::const_rwlock(value))
+        }
+
+        pub fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read()
+        }
+
+        pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write()
         }
     }
 
@@ -105,6 +127,27 @@ mod mutex {
     impl<T: Default> Default for Mutex<T> {
         fn default() -> Self {
             Mutex::new(T::default())
+        }
+    }
+
+    /// loom's reader-writer lock with the non-poisoning shape of the std build.
+    #[derive(Debug)]
+    pub struct RwLock<T>(loom::sync::RwLock<T>);
+
+    pub type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+    pub type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
+
+    impl<T> RwLock<T> {
+        pub fn new(value: T) -> Self {
+            RwLock(loom::sync::RwLock::new(value))
+        }
+
+        pub fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read().unwrap()
+        }
+
+        pub fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap()
         }
     }
 

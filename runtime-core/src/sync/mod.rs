@@ -3,7 +3,9 @@
 //! They work with any executor's wakers (no dependency on this crate's schedulers) and spend
 //! cooperative budget where a Tokio user would expect it (receives, acquires).
 
+pub mod broadcast;
 mod notify;
 pub mod oneshot;
+pub mod watch;
 
 pub use notify::*;
