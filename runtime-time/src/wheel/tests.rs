@@ -370,6 +370,40 @@ fn time_never_goes_back() {
 }
 
 #[test]
+fn a_panicking_fire_leaves_the_wheel_consistent() {
+    for first_advance in [5 * MS, 5 * MS + 10] {
+        let mut wheel = Wheel::new();
+        // Two in a level-0 slot (fired while the slot is emptied), two due later in that ms
+        // (fired from pending by the second advance).
+        let keys: Vec<Key> = [5 * MS, 5 * MS + 1, 5 * MS + 7, 5 * MS + 9]
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| wheel.insert(d, i as u32))
+            .collect();
+        if first_advance > 5 * MS {
+            advance(&mut wheel, 5 * MS);
+        }
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wheel.advance(first_advance, |_| panic!("fire panicked"));
+        }));
+        assert!(result.is_err());
+        let live: Vec<Key> = keys
+            .iter()
+            .copied()
+            .filter(|&k| wheel.deadline(k).is_some())
+            .collect();
+        assert_eq!(live.len(), wheel.len());
+        assert!(wheel.next_deadline_ns().unwrap() <= 5 * MS + 9);
+        let removed = wheel.remove(live[0]).unwrap();
+        let mut rest = advance(&mut wheel, 6 * MS);
+        rest.push(removed);
+        rest.sort_unstable();
+        assert_eq!(rest.len(), live.len());
+        assert!(wheel.is_empty());
+    }
+}
+
+#[test]
 fn drain_removes_everything() {
     let mut wheel = Wheel::new();
     advance(&mut wheel, 10 * MS);
