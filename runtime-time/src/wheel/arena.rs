@@ -224,6 +224,12 @@ impl<T> Arena<T> {
         self.nodes.len()
     }
 
+    /// Size of one node with this payload.
+    #[cfg(test)]
+    pub(crate) fn node_size() -> usize {
+        std::mem::size_of::<Node<T>>()
+    }
+
     /// Forces the generation of a node (to test retirement without 2^32 reuses).
     #[cfg(test)]
     pub(crate) fn set_generation(&mut self, index: u32, generation: u32) {

@@ -43,13 +43,6 @@ impl Level {
         }
     }
 
-    /// Detaches the whole list of `slot` and returns its head; the slot is left empty. The
-    /// caller pops the nodes off the returned head with [`Arena::pop_front`].
-    pub(crate) fn take(&mut self, slot: usize) -> u32 {
-        self.occupied &= !(1 << slot);
-        std::mem::replace(&mut self.slots[slot], NIL)
-    }
-
     /// The first occupied slot strictly after `current` in rotation order (wrapping around,
     /// with `current` itself last), as `(slot, distance)` where `distance` in `1..=64` is how
     /// many slots ahead of `current` it is. `None` if the level is empty.

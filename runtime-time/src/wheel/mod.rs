@@ -35,14 +35,14 @@
 //! # Advancing
 //!
 //! [`advance(now)`](Wheel::advance) repeatedly takes the occupied slot with the earliest start
-//! `S` over all levels (masks only), stops when `S > tick(now)`, else sets `elapsed = S`, detaches
-//! the slot and re-places each entry by its *true* deadline: into pending if its tick is
-//! `<= tick(now)` (it is due within this call's millisecond), else into a lower level (a
-//! cascade) or back into a later slot. Then `elapsed = tick(now)` and the pending list is
-//! scanned: entries with `deadline <= now` fire; entries whose deadline was reset past
-//! `elapsed` since they entered pending are re-placed into the levels. Nothing fires early,
-//! and nothing due is left behind: an entry's slot start is never after its tick, so every
-//! entry with `tick <= tick(now)` reaches pending within the call.
+//! `S` over all levels (masks only), stops when `S > tick(now)`, else sets `elapsed = S`, empties
+//! the slot and handles each entry by its *true* deadline: fires it if it is `<= now`, puts it
+//! into pending if its tick is `<= tick(now)` (due later within this millisecond), else
+//! re-places it into a lower level (a cascade) or a later slot. Then `elapsed = tick(now)` and
+//! the pending list is scanned: entries with `deadline <= now` fire; entries whose deadline was
+//! reset past `elapsed` since they entered pending are re-placed into the levels. Nothing fires
+//! early, and nothing due is left behind: an entry's slot start is never after its tick, so
+//! every entry with `tick <= tick(now)` leaves the levels within the call.
 //!
 //! [`reset`](Wheel::reset) to a *later* deadline only stores it: the node's current slot starts
 //! no later than the new tick, and processing the slot re-places the node by its true deadline
@@ -55,9 +55,6 @@
 //! tick is `<= elapsed`, so it is below every level entry's deadline), else the earliest slot
 //! start over the levels, which is `<=` the deadlines in that slot and in every later slot.
 //! After `advance(now)` it is `> now` for a non-empty wheel.
-
-// The driver in this crate is the user of the wheel; until it lands only the tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod arena;
 mod level;
@@ -121,11 +118,13 @@ impl<T> Wheel<T> {
         self.arena.len()
     }
 
+    #[cfg(test)]
     /// Whether no entry is registered.
     pub(crate) fn is_empty(&self) -> bool {
         self.arena.len() == 0
     }
 
+    #[cfg(test)]
     /// The last tick (ms) the wheel was advanced to.
     pub(crate) fn elapsed_tick(&self) -> u64 {
         self.elapsed
@@ -152,6 +151,7 @@ impl<T> Wheel<T> {
         Some(self.arena.value_mut(index))
     }
 
+    #[cfg(test)]
     /// The exact deadline registered for `key`; `None` if the key is stale.
     pub(crate) fn deadline(&self, key: Key) -> Option<u64> {
         let index = self.arena.lookup(key)?;
@@ -203,9 +203,18 @@ impl<T> Wheel<T> {
                 break;
             }
             self.elapsed = start;
-            let mut list = self.levels[level].take(slot);
-            while let Some(index) = self.arena.pop_front(&mut list) {
-                self.place(index, now_tick);
+            // Popped from the live slot rather than a detached list, so that if `fire` panics
+            // every remaining node is still linked where its location says. Re-placing never
+            // links a node back into this slot: its new start is after this slot's start and
+            // within one rotation of it.
+            while let Some(index) = self.levels[level].pop(&mut self.arena, slot) {
+                if self.arena.deadline(index) <= now_ns {
+                    // Due: fire now rather than passing through pending (one list walk less).
+                    fire(self.arena.free(index));
+                } else {
+                    self.place(index, now_tick);
+                    debug_assert_ne!(self.arena.loc(index), Loc::slot(level, slot));
+                }
             }
         }
         self.elapsed = self.elapsed.max(now_tick);
