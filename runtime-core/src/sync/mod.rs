@@ -3,6 +3,7 @@
 //! They work with any executor's wakers (no dependency on this crate's schedulers) and spend
 //! cooperative budget where a Tokio user would expect it (receives, acquires).
 
+pub mod mpsc;
 mod notify;
 pub mod oneshot;
 
