@@ -4,6 +4,7 @@
 //! cooperative budget where a Tokio user would expect it (receives, acquires).
 
 pub mod broadcast;
+pub mod mpsc;
 mod notify;
 pub mod oneshot;
 pub mod watch;
