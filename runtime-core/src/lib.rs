@@ -24,4 +24,6 @@ pub mod sync;
 pub mod task;
 #[cfg(all(test, not(loom)))]
 mod test_util;
-mod util;
+/// Support for the facade's macros (`select!`'s random start); not public API.
+#[doc(hidden)]
+pub mod util;
