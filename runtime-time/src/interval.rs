@@ -6,7 +6,8 @@
 //! [`MissedTickBehavior`] decides when the following ticks happen.
 
 use crate::instant::Instant;
-use crate::sleep::{sleep_until, Sleep};
+use crate::context;
+use crate::sleep::Sleep;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -42,7 +43,9 @@ pub fn interval(period: Duration) -> Interval {
         !period.is_zero(),
         "runtime::time::interval: `period` must be non-zero"
     );
-    interval_at(Instant::now(), period)
+    let handle = context::current("runtime::time::interval");
+    let start = Instant::from_std(handle.inner.clock.now());
+    Interval::new(Sleep::new(handle, start), period)
 }
 
 /// Creates an interval whose first tick completes at `start` and whose later ticks are
@@ -69,11 +72,8 @@ pub fn interval_at(start: Instant, period: Duration) -> Interval {
         !period.is_zero(),
         "runtime::time::interval_at: `period` must be non-zero"
     );
-    Interval {
-        delay: sleep_until(start),
-        period,
-        missed_tick_behavior: MissedTickBehavior::default(),
-    }
+    let delay = Sleep::new(context::current("runtime::time::interval_at"), start);
+    Interval::new(delay, period)
 }
 
 /// What an [`Interval`] does when it misses ticks (a tick completes more than 5 ms late).
@@ -147,6 +147,14 @@ pub struct Interval {
 }
 
 impl Interval {
+    fn new(delay: Sleep, period: Duration) -> Interval {
+        Interval {
+            delay,
+            period,
+            missed_tick_behavior: MissedTickBehavior::default(),
+        }
+    }
+
     /// Completes at the next tick and returns its scheduled instant.
     ///
     /// Cancel safety: cancel safe. A dropped `tick()` future consumes no tick.

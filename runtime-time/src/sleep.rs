@@ -48,9 +48,7 @@ use std::time::Duration;
 /// ```
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let handle = context::current("runtime::time::sleep");
-    let deadline = Instant::after(Instant::from_std(handle.inner.clock.now()), duration);
-    Sleep::new(handle, deadline)
+    Sleep::after(context::current("runtime::time::sleep"), duration)
 }
 
 /// Waits until `deadline` is reached.
@@ -104,6 +102,12 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    /// A sleep of `duration` from the handle's clock's `now`.
+    pub(crate) fn after(handle: Handle, duration: Duration) -> Sleep {
+        let deadline = Instant::after(Instant::from_std(handle.inner.clock.now()), duration);
+        Sleep::new(handle, deadline)
+    }
+
     pub(crate) fn new(handle: Handle, deadline: Instant) -> Sleep {
         let deadline_ns = handle.inner.clock.to_ns(deadline.into_std());
         Sleep {

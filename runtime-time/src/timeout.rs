@@ -5,7 +5,8 @@
 
 use crate::error::Elapsed;
 use crate::instant::Instant;
-use crate::sleep::{sleep_until, Sleep};
+use crate::context;
+use crate::sleep::Sleep;
 use runtime_core::coop;
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -42,7 +43,7 @@ use std::time::Duration;
 /// ```
 #[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
-    let delay = crate::sleep::sleep(duration);
+    let delay = Sleep::after(context::current("runtime::time::timeout"), duration);
     Timeout::new(future.into_future(), delay)
 }
 
@@ -62,7 +63,8 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// ```
 #[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
-    Timeout::new(future.into_future(), sleep_until(deadline))
+    let delay = Sleep::new(context::current("runtime::time::timeout_at"), deadline);
+    Timeout::new(future.into_future(), delay)
 }
 
 /// Future returned by [`timeout`] and [`timeout_at`].

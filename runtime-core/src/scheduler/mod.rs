@@ -9,6 +9,7 @@
 //! * `multi_thread`: work-stealing workers + the monitor/driver thread.
 //! * `current_thread`: one thread runs tasks and parks on the driver itself.
 
+mod block_on;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 mod runtime;
@@ -106,6 +107,19 @@ impl fmt::Debug for Config {
 pub(crate) struct Common {
     pub(crate) config: Config,
     pub(crate) blocking: blocking::Spawner,
+    /// `Handle::block_on` calls (on threads that do not drive the runtime) that are polling
+    /// or have been woken: see `block_on.rs`.
+    pub(crate) block_on_busy: Arc<crate::loom::sync::atomic::AtomicUsize>,
+}
+
+impl Common {
+    pub(crate) fn new(config: Config, blocking: blocking::Spawner) -> Common {
+        Common {
+            config,
+            blocking,
+            block_on_busy: Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0)),
+        }
+    }
 }
 
 /// The flavor of a runtime.
@@ -260,7 +274,7 @@ impl Handle {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _rt = context::enter_runtime();
         let _enter = self.enter();
-        park_on(future)
+        block_on::block_on_counted(future, &self.common().block_on_busy)
     }
 
     /// Recent stalls (polls longer than the stall threshold) seen by the monitor, oldest first.
@@ -289,7 +303,8 @@ impl Handle {
     }
 
     /// Whether a paused clock may jump to its next timer now: nothing of this runtime can run
-    /// (every worker parked, no queued task, no blocking closure queued or running). Called by
+    /// (every worker parked, no queued task, no `Handle::block_on` future running or woken, no
+    /// blocking closure queued or running). Called by
     /// the time driver from the thread that parks on it, which on a current-thread runtime
     /// only parks without a timeout when its own queue is empty.
     ///
@@ -303,7 +318,13 @@ impl Handle {
             }
             Kind::CurrentThread(h) => h.is_quiet(),
         };
-        quiet && self.common().blocking.is_idle_or_notify()
+        quiet
+            && self
+                .common()
+                .block_on_busy
+                .load(crate::loom::sync::atomic::Ordering::SeqCst)
+                == 0
+            && self.common().blocking.is_idle_or_notify()
     }
 
     /// Wakes the thread parked on the driver stack (the monitor, or a current-thread runtime's
@@ -341,10 +362,15 @@ std::thread_local! {
 
 /// Polls `future` on this thread, parking between polls (the `block_on` of a thread that is
 /// not a current-thread core owner).
-pub(crate) fn park_on<F: Future>(future: F) -> F::Output {
-    let parker = CACHED_PARKER
+/// This thread's parker (a fresh one during thread teardown).
+fn cached_parker() -> Parker {
+    CACHED_PARKER
         .try_with(Parker::clone)
-        .unwrap_or_else(|_| Parker::new());
+        .unwrap_or_else(|_| Parker::new())
+}
+
+pub(crate) fn park_on<F: Future>(future: F) -> F::Output {
+    let parker = cached_parker();
     let waker = parker.waker();
     let mut cx = TaskContext::from_waker(&waker);
     let mut future = std::pin::pin!(future);

@@ -73,7 +73,7 @@ impl CurrentThread {
                 driver: Some(driver),
             }))),
             core_waiters: Mutex::new(Vec::new()),
-            common: Common { config, blocking },
+            common: Common::new(config, blocking),
         });
         (
             CurrentThread {

@@ -197,7 +197,7 @@ impl MultiThread {
                 monitor: Monitor::new(driver.unparker()),
                 threads: Threads::new(),
             },
-            common: Common { config, blocking },
+            common: Common::new(config, blocking),
         });
         let rt = MultiThread {
             handle: handle.clone(),
