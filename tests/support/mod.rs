@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests in `tests/*.rs`: hang detection (`watchdog`),
 //! polling (`wait_until`, `yield_until`), busy polls (`spin_for`), thread counting through
-//! `/proc/self/task/*/comm` (Linux only), building runtimes of each flavor, drop observers,
-//! panic payloads and environment-variable guards.
+//! `/proc/self/task/*/comm` (Linux only), building runtimes of each flavor (with or without
+//! the time driver, clock running or paused), drop observers, a counting waker, a seeded
+//! pseudo-random generator, panic payloads and environment-variable guards.
 //!
 //! Each test file is its own crate and includes this module with `mod support;` (a file in a
 //! subdirectory, so Cargo does not build it as a test binary of its own).
@@ -15,6 +16,7 @@ use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier};
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +182,37 @@ pub fn build(flavor: Flavor) -> Runtime {
     flavor.builder().build().unwrap()
 }
 
+/// A runtime of `flavor` with the time driver (see [`Flavor::builder`]).
+pub fn build_timed(flavor: Flavor) -> Runtime {
+    flavor.builder().enable_time().build().unwrap()
+}
+
+/// A runtime of `flavor` with the time driver and its clock paused from the start.
+pub fn build_paused(flavor: Flavor) -> Runtime {
+    flavor
+        .builder()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+/// Runs `future` as a spawned task of a fresh paused-clock runtime of `flavor` (see
+/// [`build_paused`]) and returns its output.
+///
+/// A task rather than the `block_on` future itself: on a multi-thread runtime the `block_on`
+/// thread is not a worker, and timers registered from it while the workers are idle are not
+/// reliably noticed by the monitor's paused driver (see the ignored tests in
+/// `tests/time_pause.rs`).
+pub fn run_paused<F>(flavor: Flavor, future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let rt = build_paused(flavor);
+    rt.block_on(async move { runtime::spawn(future).await.unwrap() })
+}
+
 /// A runtime of `flavor` whose threads are named `name` (see [`Flavor::builder`]).
 pub fn build_named(flavor: Flavor, name: &str) -> Runtime {
     flavor.builder().thread_name(name).build().unwrap()
@@ -211,6 +244,53 @@ impl Drop for DropFlag {
 pub fn drop_flag() -> (DropFlag, Arc<AtomicBool>) {
     let flag = Arc::new(AtomicBool::new(false));
     (DropFlag(flag.clone()), flag)
+}
+
+/// A waker that counts its wakes, and the counter.
+pub fn counting_waker() -> (Waker, Arc<AtomicUsize>) {
+    struct Counter(Arc<AtomicUsize>);
+    impl futures::task::ArcWake for Counter {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, SeqCst);
+        }
+    }
+    let count = Arc::new(AtomicUsize::new(0));
+    (
+        futures::task::waker(Arc::new(Counter(count.clone()))),
+        count,
+    )
+}
+
+/// A small seeded pseudo-random generator (SplitMix64): the same seed gives the same sequence,
+/// so randomized tests are reproducible.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `range` (inclusive), nearly uniform.
+    pub fn in_range(&mut self, range: std::ops::RangeInclusive<u64>) -> u64 {
+        let span = range.end() - range.start() + 1;
+        range.start() + self.next_u64() % span
+    }
+
+    /// Fisher-Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.in_range(0..=i as u64) as usize;
+            items.swap(i, j);
+        }
+    }
 }
 
 /// The message of a panic payload, if it is a `&str` or a `String` (what `panic!` produces).
