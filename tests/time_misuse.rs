@@ -60,8 +60,6 @@ fn timers_outside_a_runtime_panic_naming_the_function() {
 }
 
 #[test]
-#[ignore = "BUG (message): timeout/timeout_at/interval outside a runtime panic naming \
-            runtime::time::sleep / sleep_until, the functions they call internally"]
 fn timeout_and_interval_panics_name_themselves() {
     let msg = panic_message(|| timeout(ms(1), pending::<()>()));
     assert!(msg.contains("runtime::time::timeout"), "{msg}");

@@ -200,10 +200,8 @@ pub fn build_paused(flavor: Flavor) -> Runtime {
 /// Runs `future` as a spawned task of a fresh paused-clock runtime of `flavor` (see
 /// [`build_paused`]) and returns its output.
 ///
-/// A task rather than the `block_on` future itself: on a multi-thread runtime the `block_on`
-/// thread is not a worker, and timers registered from it while the workers are idle are not
-/// reliably noticed by the monitor's paused driver (see the ignored tests in
-/// `tests/time_pause.rs`).
+/// A task rather than the `block_on` future itself, so that the body runs on a runtime thread
+/// of either flavor (the `block_on` thread's own case is covered in `tests/time_pause.rs`).
 pub fn run_paused<F>(flavor: Flavor, future: F) -> F::Output
 where
     F: std::future::Future + Send + 'static,
