@@ -470,3 +470,54 @@ impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use loom::sync::atomic::AtomicUsize;
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::task::{Context, Poll};
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let parker = crate::park::Parker::new();
+        let waker = parker.waker();
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
+                return out;
+            }
+            parker.park();
+        }
+    }
+
+    /// Two threads race `get_or_init` while a third reads with `get`: the initializer runs
+    /// once, both callers see its value, and a reader that sees the flag sees the value.
+    #[test]
+    fn concurrent_get_or_init() {
+        crate::loom::model(|| {
+            let cell = Arc::new(OnceCell::new());
+            let runs = Arc::new(AtomicUsize::new(0));
+            let racer = {
+                let (cell, runs) = (cell.clone(), runs.clone());
+                thread::spawn(move || {
+                    *block_on(cell.get_or_init(|| async move {
+                        runs.fetch_add(1, Ordering::Relaxed);
+                        1
+                    }))
+                })
+            };
+            let reader = {
+                let cell = cell.clone();
+                thread::spawn(move || cell.get().copied())
+            };
+            let mine = *block_on(cell.get_or_init(|| async {
+                runs.fetch_add(1, Ordering::Relaxed);
+                2
+            }));
+            assert_eq!(racer.join().unwrap(), mine);
+            assert!(matches!(reader.join().unwrap(), None | Some(1 | 2)));
+            assert_eq!(runs.load(Ordering::Relaxed), 1);
+        });
+    }
+}
