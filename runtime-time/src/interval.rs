@@ -5,8 +5,8 @@
 //! tick is more than 5 ms late (the task was busy, or the runtime stalled), the
 //! [`MissedTickBehavior`] decides when the following ticks happen.
 
-use crate::instant::Instant;
 use crate::context;
+use crate::instant::Instant;
 use crate::sleep::Sleep;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;

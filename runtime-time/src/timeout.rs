@@ -3,9 +3,9 @@
 //! The deadline is a lazy [`Sleep`]: a future that completes at its first poll never touches
 //! the timer wheel, so wrapping quick operations in a timeout costs a clock read.
 
+use crate::context;
 use crate::error::Elapsed;
 use crate::instant::Instant;
-use crate::context;
 use crate::sleep::Sleep;
 use runtime_core::coop;
 use std::fmt;
