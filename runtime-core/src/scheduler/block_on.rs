@@ -125,27 +125,31 @@ mod tests {
     #[test]
     fn woken_from_another_thread_counts_before_the_thread_runs() {
         let busy = Arc::new(AtomicUsize::new(0));
-        let (tx, rx) = std::sync::mpsc::channel::<Waker>();
+        let (waker_tx, waker_rx) = std::sync::mpsc::channel::<Waker>();
+        let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
         let observer = {
             let busy = busy.clone();
             std::thread::spawn(move || {
-                let waker = rx.recv().unwrap();
+                let waker = waker_rx.recv().unwrap();
                 // Wait until the block_on thread parked (gave its token back)...
                 while busy.load(SeqCst) != 0 {
                     std::thread::yield_now();
                 }
-                // ...then the wake itself makes it busy again, before it runs.
+                // ...then the wake itself makes it busy again, before it runs (and it stays
+                // busy until its next poll, which waits for this check, has finished).
                 waker.wake_by_ref();
                 assert!(busy.load(SeqCst) >= 1);
+                checked_tx.send(()).unwrap();
             })
         };
         let mut first = true;
         block_on_counted(
             poll_fn(|cx| {
                 if std::mem::take(&mut first) {
-                    tx.send(cx.waker().clone()).unwrap();
+                    waker_tx.send(cx.waker().clone()).unwrap();
                     Poll::Pending
                 } else {
+                    checked_rx.recv().unwrap();
                     Poll::Ready(())
                 }
             }),
