@@ -212,7 +212,9 @@ impl Builder {
     ///
     /// ```
     /// let rt = runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    /// rt.block_on(runtime::time::sleep(std::time::Duration::from_millis(1)));
+    /// rt.block_on(async {
+    ///     runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+    /// });
     /// ```
     pub fn enable_all(&mut self) -> &mut Self {
         self.enable_time()

@@ -22,7 +22,7 @@ pub mod park;
 pub mod scheduler;
 pub mod sync;
 pub mod task;
-#[cfg(all(test, not(loom)))]
+#[cfg(test)]
 mod test_util;
 /// Support for the facade's macros (`select!`'s random start); not public API.
 #[doc(hidden)]

@@ -189,20 +189,8 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
-    use std::future::Future;
-    use std::task::{Context, Poll};
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = crate::park::Parker::new();
-        let waker = parker.waker();
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
-                return out;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     /// Two threads pass a 2-barrier twice: nobody hangs (a waiter of the second generation
     /// may see the first generation's broadcast) and each generation has exactly one leader.

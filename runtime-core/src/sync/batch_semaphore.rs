@@ -1023,18 +1023,7 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
-    /// Runs `f` to completion on this thread, parking between polls (loom-aware parker).
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = crate::park::Parker::new();
-        let waker = parker.waker();
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
-                return out;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     /// A queued acquire is dropped (cancelled) while another thread releases permits, and a
     /// third waits for a permit: every permit is accounted for and the waiter is served.

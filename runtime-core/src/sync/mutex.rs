@@ -910,20 +910,8 @@ impl<T, U: fmt::Display> fmt::Display for OwnedMappedMutexGuard<T, U> {
 mod loom_tests {
     use super::*;
     use loom::thread;
-    use std::future::Future;
-    use std::task::{Context, Poll};
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = crate::park::Parker::new();
-        let waker = parker.waker();
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
-                return out;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     /// Lock/unlock handoff between two threads: the value (a loom-checked cell) is never
     /// accessed by both at once, the queued locker is always woken, and both updates land.

@@ -826,20 +826,8 @@ impl fmt::Debug for Notified<'_> {
     }
 }
 
-/// Runs `f` to completion on this thread, parking between polls (on the runtime's parker,
-/// which is loom-aware).
 #[cfg(test)]
-fn block_on<F: Future>(f: F) -> F::Output {
-    let parker = crate::park::Parker::new();
-    let waker = parker.waker();
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        parker.park();
-    }
-}
+use crate::test_util::block_on;
 
 #[cfg(all(test, not(loom)))]
 mod tests {

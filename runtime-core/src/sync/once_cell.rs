@@ -477,19 +477,8 @@ mod loom_tests {
     use loom::sync::atomic::AtomicUsize;
     use loom::sync::Arc;
     use loom::thread;
-    use std::task::{Context, Poll};
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = crate::park::Parker::new();
-        let waker = parker.waker();
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(out) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
-                return out;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     /// Two threads race `get_or_init` while a third reads with `get`: the initializer runs
     /// once, both callers see its value, and a reader that sees the flag sees the value.

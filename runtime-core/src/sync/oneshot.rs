@@ -1002,24 +1002,11 @@ mod loom_tests {
     use super::*;
     use crate::loom::model;
     use crate::loom::sync::atomic::Ordering::SeqCst;
-    use crate::park::Parker;
+
     use loom::thread;
     use std::task::Wake;
 
-    /// Polls `f` to completion on this loom thread, parking between polls: loom reports a
-    /// deadlock if a wake-up is ever missed.
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = Parker::new();
-        let waker = parker.waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     struct CountDrop(Arc<AtomicUsize>);
 

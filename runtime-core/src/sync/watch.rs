@@ -1050,22 +1050,10 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::park::Parker;
-    use loom::thread;
-    use std::task::Context;
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = Parker::new();
-        let waker = parker.waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-            parker.park();
-        }
-    }
+    use loom::thread;
+
+    use crate::test_util::block_on;
 
     /// Sends race a receiver looping on `changed()`: it never misses the last value (no lost
     /// wake-up, or loom reports a deadlock), and `changed` errors only once the sender is

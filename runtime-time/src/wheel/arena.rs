@@ -219,19 +219,19 @@ impl<T> Arena<T> {
     }
 
     /// Number of nodes ever allocated (occupied, free or retired).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn capacity(&self) -> usize {
         self.nodes.len()
     }
 
     /// Size of one node with this payload.
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn node_size() -> usize {
         std::mem::size_of::<Node<T>>()
     }
 
     /// Forces the generation of a node (to test retirement without 2^32 reuses).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn set_generation(&mut self, index: u32, generation: u32) {
         self.nodes[index as usize].generation = generation;
     }

@@ -118,13 +118,13 @@ impl<T> Wheel<T> {
         self.arena.len()
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     /// Whether no entry is registered.
     pub(crate) fn is_empty(&self) -> bool {
         self.arena.len() == 0
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     /// The last tick (ms) the wheel was advanced to.
     pub(crate) fn elapsed_tick(&self) -> u64 {
         self.elapsed
@@ -151,7 +151,7 @@ impl<T> Wheel<T> {
         Some(self.arena.value_mut(index))
     }
 
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     /// The exact deadline registered for `key`; `None` if the key is stale.
     pub(crate) fn deadline(&self, key: Key) -> Option<u64> {
         let index = self.arena.lookup(key)?;

@@ -1291,21 +1291,10 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::park::Parker;
+
     use loom::thread;
 
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = Parker::new();
-        let waker = parker.waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-            parker.park();
-        }
-    }
+    use crate::test_util::block_on;
 
     /// A send races a waiting receive and another receiver's drop: the waiting receiver gets
     /// the value and then `Closed` (no lost wake-up), and every copy of the value is dropped

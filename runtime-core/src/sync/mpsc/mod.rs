@@ -162,25 +162,11 @@ mod tests {
 mod loom_tests {
     use super::*;
     use crate::loom::model;
-    use crate::park::Parker;
-    use loom::thread;
-    use std::future::{poll_fn, Future};
-    use std::task::{Context, Poll};
 
-    /// Polls `f` to completion on this loom thread, parking between polls: loom reports a
-    /// deadlock if a wake-up is ever missed.
-    fn block_on<F: Future>(f: F) -> F::Output {
-        let parker = Parker::new();
-        let waker = parker.waker();
-        let mut cx = Context::from_waker(&waker);
-        let mut f = std::pin::pin!(f);
-        loop {
-            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-                return v;
-            }
-            parker.park();
-        }
-    }
+    use loom::thread;
+    use std::future::poll_fn;
+
+    use crate::test_util::block_on;
 
     /// Two senders on their own threads each send one message and drop: the receiver gets
     /// both (neither lost nor duplicated), and `None` only after both.
