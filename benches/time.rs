@@ -34,6 +34,12 @@
 //!   (`futures::poll!`: the first poll registers the timer) and drop it (deregisters). Run
 //!   `unconstrained` so that the cooperative budget never makes a poll return early without
 //!   registering. Both tasks run at once on the 2 workers: contention on the timer structure.
+//! * `sleep_precision` (printed only, no criterion timing): on an otherwise idle runtime, one
+//!   task sleeps `PRECISION_SLEEPS` times, one sleep at a time, for 1..=20 ms (sub-millisecond
+//!   durations included), measuring each sleep's lateness against its exact deadline:
+//!   `sleep_precision runtime: lateness p50=... p90=... p99=... max=... (n=...)`. This is the
+//!   precision a lightly loaded service sees; `sleep_100k`'s lateness is dominated by 100 000
+//!   tasks competing for 2 workers. The same target prints `size_of::<Sleep>()` of both.
 //!
 //! The configuration (`sample_size(10)`, 5 s measurement, 1 s warm-up) suits a 2-core CI
 //! box; the usual criterion flags override it. Compare the two functions of a group measured
@@ -51,6 +57,8 @@ const NUM_SLEEPS: u64 = 100_000;
 const SLEEP_SPREAD_MS: u64 = 20;
 /// `sleep_100k`: iterations whose lateness samples are printed after the criterion run.
 const LATENESS_RUNS: usize = 3;
+/// `sleep_precision`: sequential sleeps per runtime (about 1 s of sleeping each).
+const PRECISION_SLEEPS: u64 = 100;
 /// `timeout_churn`: timeouts per iteration, split across `CHURN_TASKS` tasks.
 const NUM_TIMEOUTS: u64 = 1_000_000;
 const CHURN_TASKS: u64 = 2;
@@ -77,6 +85,28 @@ macro_rules! workloads {
                     .enable_time()
                     .build()
                     .unwrap()
+            }
+
+            /// Lateness of `PRECISION_SLEEPS` sleeps made one at a time on an idle runtime.
+            pub fn sleep_precision() -> Vec<Duration> {
+                let rt = runtime();
+                rt.block_on(async {
+                    let mut lateness = Vec::with_capacity(PRECISION_SLEEPS as usize);
+                    for i in 0..PRECISION_SLEEPS {
+                        let d = Duration::from_micros(1_000 + (i * 7_919) % 19_000);
+                        let deadline = Instant::now() + d;
+                        sleep(d).await;
+                        lateness.push(Instant::now().saturating_duration_since(deadline));
+                    }
+                    lateness
+                })
+            }
+
+            /// `size_of` the future `sleep` returns.
+            pub fn sleep_size() -> usize {
+                let rt = runtime();
+                let _enter = rt.enter();
+                std::mem::size_of_val(&sleep(Duration::from_secs(1)))
             }
 
             /// One `sleep_100k` iteration: the lateness of every sleep.
@@ -209,20 +239,30 @@ fn sleep_100k(c: &mut Criterion) {
     let tokio_samples = on_tokio::sleep_100k(&mut group);
     group.finish();
     if let Some(samples) = runtime_samples {
-        print_lateness("runtime", samples);
+        print_lateness("sleep_100k", "runtime", samples);
     }
     if let Some(samples) = tokio_samples {
-        print_lateness("tokio", samples);
+        print_lateness("sleep_100k", "tokio", samples);
     }
 }
 
-/// Prints one line: `sleep_100k <label>: lateness p50=... p90=... p99=... max=... (n=...)`.
-fn print_lateness(label: &str, mut samples: Vec<Duration>) {
+fn sleep_precision(_: &mut Criterion) {
+    print_lateness("sleep_precision", "runtime", on_runtime::sleep_precision());
+    print_lateness("sleep_precision", "tokio", on_tokio::sleep_precision());
+    println!(
+        "size_of::<Sleep>(): runtime {} bytes, tokio {} bytes",
+        on_runtime::sleep_size(),
+        on_tokio::sleep_size()
+    );
+}
+
+/// Prints one line: `<group> <label>: lateness p50=... p90=... p99=... max=... (n=...)`.
+fn print_lateness(group: &str, label: &str, mut samples: Vec<Duration>) {
     samples.sort_unstable();
     // Nearest rank: the smallest sample with at least p% of the samples at or below it.
     let rank = |p: usize| samples[(samples.len() * p).div_ceil(100).max(1) - 1];
     println!(
-        "sleep_100k {label}: lateness p50={:?} p90={:?} p99={:?} max={:?} (n={})",
+        "{group} {label}: lateness p50={:?} p90={:?} p99={:?} max={:?} (n={})",
         rank(50),
         rank(90),
         rank(99),
@@ -241,6 +281,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = sleep_100k, timeout_churn, register_cancel,
+    targets = sleep_precision, sleep_100k, timeout_churn, register_cancel,
 }
 criterion_main!(benches);

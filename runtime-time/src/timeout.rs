@@ -20,7 +20,8 @@ use std::time::Duration;
 /// deadline passes (the future is then dropped with the `Timeout`). The future is polled
 /// before the deadline is checked, so a future that is ready at once wins even with a zero
 /// duration. A duration too large to represent means no deadline in practice (~30 years).
-/// Each poll spends one unit of the task's cooperative budget.
+/// The deadline check spends one unit of the task's cooperative budget when it fires (the
+/// future spends its own); if the future used up the budget, the deadline is still checked.
 ///
 /// Cancel safety: dropping the `Timeout` drops the future; it is as cancel safe as the future.
 ///
@@ -114,7 +115,7 @@ impl<T: Future> Future for Timeout<T> {
     type Output = Result<T::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let coop = ready!(coop::poll_proceed(cx));
+        let had_budget_before = coop::has_budget_remaining();
         // SAFETY: `value` is structurally pinned: it is never moved out of a pinned `Timeout`
         // (`into_inner` takes `self` by value, which requires `Timeout: Unpin` once pinned,
         // i.e. `T: Unpin`), and `Timeout` has no `Drop` impl that could move it. `delay` is
@@ -122,12 +123,19 @@ impl<T: Future> Future for Timeout<T> {
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.value` stays where it is for as long as `self` is pinned.
         let value = unsafe { Pin::new_unchecked(&mut this.value) };
+        // A ready future wins without touching the budget or the clock: the future spends
+        // its own budget, as Tokio's `Timeout` does.
         if let Poll::Ready(output) = value.poll(cx) {
-            coop.made_progress();
             return Poll::Ready(Ok(output));
         }
-        // The inner future may have spent the rest of the budget; the deadline check itself
-        // does not spend more, so a timeout still fires under an exhausted budget.
+        if had_budget_before && !coop::has_budget_remaining() {
+            // The future used the last unit: check the deadline without spending more, so a
+            // timeout around a budget-hungry future still fires.
+            ready!(this.delay.poll_elapsed(cx));
+            return Poll::Ready(Err(Elapsed::new()));
+        }
+        // The deadline check spends one unit when it completes, like a `Sleep` poll.
+        let coop = ready!(coop::poll_proceed(cx));
         ready!(this.delay.poll_elapsed(cx));
         coop.made_progress();
         Poll::Ready(Err(Elapsed::new()))
