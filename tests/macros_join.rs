@@ -3,6 +3,8 @@
 //! order with and without `biased;`, 64 branches, `!Unpin` futures, both `pin!` forms, both
 //! runtime flavors, and (trybuild) readable errors for misuse.
 
+mod support;
+
 use futures::channel::oneshot;
 use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
@@ -12,41 +14,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use support::recorder;
 
 /// Misuse of the macros fails to compile with the diagnostics in the `.stderr` files.
 #[test]
 fn ui_join_fail() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/join_fail/*.rs");
-}
-
-/// Returns `Pending` (waking itself) `pending_polls` times, recording `id` in `log` on every
-/// poll, then completes with `id`.
-struct Recorder {
-    id: usize,
-    pending_polls: usize,
-    log: Rc<RefCell<Vec<usize>>>,
-}
-
-impl Future for Recorder {
-    type Output = usize;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        self.log.borrow_mut().push(self.id);
-        if self.pending_polls == 0 {
-            return Poll::Ready(self.id);
-        }
-        self.pending_polls -= 1;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-fn recorder(id: usize, pending_polls: usize, log: &Rc<RefCell<Vec<usize>>>) -> Recorder {
-    Recorder {
-        id,
-        pending_polls,
-        log: log.clone(),
-    }
 }
 
 /// Sets its flag when dropped.

@@ -17,42 +17,13 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use support::{current_thread, drop_flag, on_both_flavors, panic_payload_str, DropFlag};
+use support::{current_thread, drop_flag, on_both_flavors, panic_payload_str, recorder, DropFlag};
 
 /// Misuse of `select!` fails to compile with the diagnostics in the `.stderr` files.
 #[test]
 fn ui_select_fail() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/select_fail/*.rs");
-}
-
-/// Returns `Pending` (waking itself) `pending_polls` times, recording `id` in `log` on every
-/// poll, then completes with `id`.
-struct Recorder {
-    id: usize,
-    pending_polls: usize,
-    log: Rc<RefCell<Vec<usize>>>,
-}
-
-impl Future for Recorder {
-    type Output = usize;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        self.log.borrow_mut().push(self.id);
-        if self.pending_polls == 0 {
-            return Poll::Ready(self.id);
-        }
-        self.pending_polls -= 1;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-fn recorder(id: usize, pending_polls: usize, log: &Rc<RefCell<Vec<usize>>>) -> Recorder {
-    Recorder {
-        id,
-        pending_polls,
-        log: log.clone(),
-    }
 }
 
 /// Counts how often it is polled and never completes.

@@ -332,3 +332,43 @@ impl Drop for EnvVarGuard {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Futures for the macro tests
+// ---------------------------------------------------------------------------------------------
+
+/// Returns `Pending` (waking itself) `pending_polls` times, recording `id` in `log` on every
+/// poll, then completes with `id`.
+pub struct Recorder {
+    id: usize,
+    pending_polls: usize,
+    log: std::rc::Rc<std::cell::RefCell<Vec<usize>>>,
+}
+
+impl std::future::Future for Recorder {
+    type Output = usize;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<usize> {
+        self.log.borrow_mut().push(self.id);
+        if self.pending_polls == 0 {
+            return std::task::Poll::Ready(self.id);
+        }
+        self.pending_polls -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+pub fn recorder(
+    id: usize,
+    pending_polls: usize,
+    log: &std::rc::Rc<std::cell::RefCell<Vec<usize>>>,
+) -> Recorder {
+    Recorder {
+        id,
+        pending_polls,
+        log: log.clone(),
+    }
+}
