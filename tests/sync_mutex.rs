@@ -7,20 +7,17 @@
 
 mod support;
 
+use support::both_flavors_watched as both;
+
 use futures::FutureExt;
 use runtime::sync::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
-use runtime::{Runtime, RuntimeFlavor};
 use std::cell::Cell;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use support::{on_both_flavors, panic_payload_str, watchdog, yield_until};
-
-fn both(what: &'static str, f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static) {
-    watchdog(what, 60, move || on_both_flavors(f));
-}
 
 #[test]
 fn send_sync_bounds_match_tokio() {

@@ -7,18 +7,15 @@
 
 mod support;
 
+use support::both_flavors_watched as both_flavors;
+
 use futures::FutureExt;
 use runtime::sync::{Notified, Notify};
-use runtime::{JoinHandle, Runtime, RuntimeFlavor};
+use runtime::JoinHandle;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use support::{on_both_flavors, watchdog, yield_until};
-
-/// Runs `f` on both flavors under a watchdog (a lost notification shows up as a hang).
-fn both_flavors(what: &'static str, f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static) {
-    watchdog(what, 30, move || on_both_flavors(f));
-}
+use support::{watchdog, yield_until};
 
 /// Spawns `n` tasks that each queue a `Notified` (in spawn order: each is queued before the
 /// next is spawned), await it, then record their index in the returned log.

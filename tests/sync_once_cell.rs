@@ -6,16 +6,13 @@
 
 mod support;
 
+use support::both_flavors_watched as both;
+
 use futures::FutureExt;
 use runtime::sync::{OnceCell, SetError};
-use runtime::{Runtime, RuntimeFlavor};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use support::{on_both_flavors, watchdog, CountDrop};
-
-fn both(what: &'static str, f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static) {
-    watchdog(what, 60, move || on_both_flavors(f));
-}
+use support::CountDrop;
 
 #[test]
 fn send_sync_bounds_match_tokio() {

@@ -8,19 +8,16 @@
 
 mod support;
 
+use support::both_flavors_watched as both;
+
 use futures::FutureExt;
 use runtime::sync::{
     OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
     RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
 };
-use runtime::{Runtime, RuntimeFlavor};
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use support::{on_both_flavors, panic_payload_str, watchdog, yield_until};
-
-fn both(what: &'static str, f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static) {
-    watchdog(what, 60, move || on_both_flavors(f));
-}
 
 #[test]
 fn send_sync_bounds_match_tokio() {

@@ -7,19 +7,15 @@
 
 mod support;
 
+use support::both_flavors_watched as both;
+
 use futures::FutureExt;
 use runtime::sync::TryAcquireError;
 use runtime::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
-use runtime::{Runtime, RuntimeFlavor};
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
-use support::{on_both_flavors, watchdog, yield_until};
-
-/// Runs `f` on both flavors under a watchdog (a lost wake-up shows up as a hang).
-fn both(what: &'static str, f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static) {
-    watchdog(what, 60, move || on_both_flavors(f));
-}
+use support::{watchdog, yield_until};
 
 #[test]
 fn send_sync_bounds_match_tokio() {

@@ -144,6 +144,14 @@ pub fn on_both_flavors(f: impl Fn(&Runtime, RuntimeFlavor)) {
     on_both_flavors_owned(|rt, flavor| f(&rt, flavor));
 }
 
+/// [`on_both_flavors`] under a 60 s [`watchdog`] named `what`: a hang fails the test.
+pub fn both_flavors_watched(
+    what: &'static str,
+    f: impl Fn(&Runtime, RuntimeFlavor) + Send + 'static,
+) {
+    watchdog(what, 60, move || on_both_flavors(f));
+}
+
 /// Like [`on_both_flavors`], but hands over ownership of the runtime (for tests that drop or
 /// shut it down themselves).
 pub fn on_both_flavors_owned(f: impl Fn(Runtime, RuntimeFlavor)) {
