@@ -362,6 +362,16 @@ mod loom_tests {
         }
     }
 
+    /// The driver's side of a race: on its own thread, advance the paused clock by `by` and
+    /// fire what is due.
+    fn advance_and_fire_on_a_thread(handle: &Handle, by: Duration) -> loom::thread::JoinHandle<()> {
+        let handle = handle.clone();
+        loom::thread::spawn(move || {
+            handle.inner.clock.advance(by).unwrap();
+            handle.inner.process(&mut Vec::new());
+        })
+    }
+
     fn paused_driver() -> (TimeDriver, Handle) {
         let driver = TimeDriver::new(Box::new(ThreadPark::new()), true);
         let handle = driver.handle();
@@ -376,15 +386,7 @@ mod loom_tests {
         runtime_core::loom::model(|| {
             let (_driver, handle) = paused_driver();
             let deadline = Instant::from_std(handle.inner.clock.now()) + Duration::from_millis(1);
-            let driver_side = handle.clone();
-            let fire = loom::thread::spawn(move || {
-                driver_side
-                    .inner
-                    .clock
-                    .advance(Duration::from_millis(2))
-                    .unwrap();
-                driver_side.inner.process(&mut Vec::new());
-            });
+            let fire = advance_and_fire_on_a_thread(&handle, Duration::from_millis(2));
 
             let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
             let waker = Waker::from(wakes.clone());
@@ -447,15 +449,7 @@ mod loom_tests {
                 .poll_elapsed(&mut Context::from_waker(&waker))
                 .is_pending());
 
-            let driver_side = handle.clone();
-            let fire = loom::thread::spawn(move || {
-                driver_side
-                    .inner
-                    .clock
-                    .advance(Duration::from_millis(2))
-                    .unwrap();
-                driver_side.inner.process(&mut Vec::new());
-            });
+            let fire = advance_and_fire_on_a_thread(&handle, Duration::from_millis(2));
             sleep.reset_to(start + Duration::from_millis(10));
             fire.join().unwrap();
             // Not due yet: the poll (re-)registers it, it does not complete.
