@@ -5,9 +5,9 @@
 //! timer that is due. In the multi-thread flavor the monitor thread parks on it; in the
 //! current-thread flavor the `block_on` thread does.
 //!
-//! Shared state ([`Handle`], one `Arc` per runtime): the [`Clock`], and behind one mutex the
-//! [`Wheel`] of registered deadlines (payload: the waiting task's waker), the deadline the
-//! driver is asleep towards (`sleeping_until`) and the shutdown flag.
+//! Shared state ([`Handle`], one `Arc` per runtime): the clock (`clock.rs`), and behind one
+//! mutex the wheel (`wheel/`) of registered deadlines (payload: the waiting task's waker), the
+//! deadline the driver is asleep towards (`sleeping_until`) and the shutdown flag.
 //!
 //! Protocol:
 //! * The driver reads the wheel's next deadline and stores `sleeping_until` under the lock, then
