@@ -11,9 +11,10 @@
 //!
 //! A list is identified by its head index alone ([`NIL`] when empty); nodes carry `prev` and
 //! `next` indices. Every list operation takes the head it works on, so the owner of the heads
-//! (a [`Level`](super::level::Level) slot or the wheel's pending list) can live outside the
-//! arena, and unlinking any node is O(1) given the head of the list it is in (which the
-//! node's [`Loc`] tells the wheel).
+//! (a [`Level`](super::level::Level) slot or one of the wheel's pending lists) can live
+//! outside the arena, and unlinking any node is O(1) given the head of the list it is in
+//! (which the node's [`Loc`] tells the wheel). Nodes can also be linked after a given node,
+//! which is how the wheel merges entries into its sorted pending list.
 
 /// The "no node" index: the end of a list, an empty list's head, the end of the free list.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -28,13 +29,17 @@ pub(crate) struct Key {
     generation: u32,
 }
 
-/// Where a node is linked: a level's slot, the pending list, or nowhere (free or in transit).
+/// Where a node is linked: a level's slot, the sorted pending list, the unsorted list of
+/// entries that join pending at the next `advance`, or nowhere (free or in transit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Loc(u16);
 
 impl Loc {
     /// The pending list (entries whose tick is not after the wheel's elapsed tick).
     pub(crate) const PENDING: Loc = Loc(u16::MAX - 1);
+    /// The unsorted list of entries due within the current millisecond (or past) that were
+    /// inserted or reset since the last advance.
+    pub(crate) const UNSORTED: Loc = Loc(u16::MAX - 2);
     /// Not linked in any list (a free node, or a node being moved).
     pub(crate) const UNLINKED: Loc = Loc(u16::MAX);
 
@@ -44,9 +49,9 @@ impl Loc {
         Loc((level * 64 + slot) as u16)
     }
 
-    /// The `(level, slot)` this location names, or `None` for pending/unlinked.
+    /// The `(level, slot)` this location names, or `None` for the other lists or unlinked.
     pub(crate) fn level_slot(self) -> Option<(usize, usize)> {
-        if self == Loc::PENDING || self == Loc::UNLINKED {
+        if self == Loc::PENDING || self == Loc::UNSORTED || self == Loc::UNLINKED {
             None
         } else {
             Some((usize::from(self.0) / 64, usize::from(self.0) % 64))
@@ -164,6 +169,11 @@ impl<T> Arena<T> {
         self.nodes[index as usize].next
     }
 
+    /// The node before `index` in its list ([`NIL`] at the front).
+    pub(crate) fn prev(&self, index: u32) -> u32 {
+        self.nodes[index as usize].prev
+    }
+
     pub(crate) fn value_mut(&mut self, index: u32) -> &mut T {
         self.nodes[index as usize]
             .value
@@ -185,6 +195,26 @@ impl<T> Arena<T> {
             self.nodes[old as usize].prev = index;
         }
         *head = index;
+    }
+
+    /// Links the unlinked node `index` right after `prev` in the list `*head` (at the front if
+    /// `prev` is [`NIL`]), recording `loc`.
+    pub(crate) fn link_after(&mut self, head: &mut u32, prev: u32, index: u32, loc: Loc) {
+        if prev == NIL {
+            return self.push_front(head, index, loc);
+        }
+        let next = self.nodes[prev as usize].next;
+        {
+            let node = &mut self.nodes[index as usize];
+            debug_assert_eq!(node.loc, Loc::UNLINKED, "linking a node twice");
+            node.prev = prev;
+            node.next = next;
+            node.loc = loc;
+        }
+        self.nodes[prev as usize].next = index;
+        if next != NIL {
+            self.nodes[next as usize].prev = index;
+        }
     }
 
     /// Unlinks `index` from the list `*head` (which must be the list it is in).

@@ -16,7 +16,8 @@
 //! Six [`Level`]s of 64 slots; level `L` slots are `64^L` ticks wide, so a level spans `64^(L+1)`
 //! ticks and the wheel spans `64^6` ticks (about 2.2 years). Entries whose tick is not after
 //! `elapsed` (due this millisecond, or in the past) are not in any level but in the *pending*
-//! list, where [`advance`](Wheel::advance) compares them with the exact nanosecond deadline.
+//! list, kept sorted by exact nanosecond deadline, from which [`advance`](Wheel::advance) fires;
+//! those inserted since the last `advance` wait in the *unsorted* list until it merges them.
 //!
 //! An entry with tick `t > elapsed` goes to the level of the highest 6-bit group in which `t`
 //! and `elapsed` differ (level 0 if they differ only in the lowest group), at slot
@@ -34,27 +35,59 @@
 //!
 //! # Advancing
 //!
-//! [`advance(now)`](Wheel::advance) repeatedly takes the occupied slot with the earliest start
-//! `S` over all levels (masks only), stops when `S > tick(now)`, else sets `elapsed = S`, empties
-//! the slot and handles each entry by its *true* deadline: fires it if it is `<= now`, puts it
-//! into pending if its tick is `<= tick(now)` (due later within this millisecond), else
-//! re-places it into a lower level (a cascade) or a later slot. Then `elapsed = tick(now)` and
-//! the pending list is scanned: entries with `deadline <= now` fire; entries whose deadline was
-//! reset past `elapsed` since they entered pending are re-placed into the levels. Nothing fires
-//! early, and nothing due is left behind: an entry's slot start is never after its tick, so
-//! every entry with `tick <= tick(now)` leaves the levels within the call.
+//! [`advance(now)`](Wheel::advance) works in three phases.
 //!
-//! [`reset`](Wheel::reset) to a *later* deadline only stores it: the node's current slot starts
-//! no later than the new tick, and processing the slot re-places the node by its true deadline
-//! (the same way clamped entries are re-placed). An *earlier* deadline relinks the node.
+//! 1. *Collect.* It takes every entry of the unsorted list, then repeatedly takes the occupied
+//!    slot with the earliest start `S` over all levels (masks only), stops when
+//!    `S > tick(now)`, else sets `elapsed = S`, empties the slot and handles each entry by its
+//!    *true* deadline: if its tick is `<= tick(now)` it is collected, else it is re-placed into
+//!    a lower level (a cascade) or a later slot. Then `elapsed = tick(now)`. Collected entries
+//!    go as `(deadline, index)` pairs into a scratch vector the wheel keeps, so its capacity is
+//!    reused. Nothing due is left behind: an entry's slot start is never after its tick, so
+//!    every entry with `tick <= tick(now)` leaves the levels within the call.
+//! 2. *Merge.* The collected entries are sorted by deadline (`sort_unstable` on the contiguous
+//!    pairs, no pointer chasing) and merged into the sorted pending list in one pass.
+//! 3. *Fire.* Entries are popped from the head of pending while their deadline is `<= now`, so
+//!    one call fires in ascending deadline order and nothing fires early.
+//!
+//! Cost: phase 1 is O(levels) per slot plus O(1) per moved entry, phase 2 is `O(k log k)` for
+//! the `k` entries collected plus the pending entries the merge walks past (those before the
+//! last collected deadline; at a millisecond boundary they are the due leftovers of the
+//! previous millisecond, fired by phase 3 anyway), phase 3 is O(1) per fired entry. So an
+//! `advance` within the current millisecond (the driver waking at the exact earliest
+//! deadline) costs O(fired + k log k) for the `k` sub-millisecond timers registered since the
+//! last one, not O(pending); each entry is sorted once per pass through pending.
+//!
+//! No user code runs before phase 3, and phase 3 unlinks and frees each entry before passing
+//! its payload to `fire`. If `fire` panics, that payload is dropped by the unwind; every other
+//! entry stays registered, linked where its location says, with the pending list sorted;
+//! `elapsed` and the latest `now` are already updated, and the next `advance` fires what is
+//! still due.
+//!
+//! # Insert, remove, reset
+//!
+//! All O(1). An entry with tick `<= elapsed` (less than a millisecond ahead, or past) is pushed
+//! onto the unsorted list and lowers its bound `unsorted_min`; sorting it into pending right
+//! away would cost a list walk each, O(n^2) for `n` such timers registered within one
+//! millisecond. Removal unlinks (which keeps pending sorted; the bound may stay too low, which
+//! only costs one early wake-up of the driver).
+//!
+//! [`reset`](Wheel::reset) of an entry in a level slot to a *later* deadline only stores it:
+//! the node's current slot starts no later than the new tick, and processing the slot re-places
+//! the node by its true deadline (the same way clamped entries are re-placed). An *earlier*
+//! deadline relinks the node. A reset of a pending entry keeps it in place if the order still
+//! holds, else unlinks it and re-places it (onto the unsorted list, or into a level if its
+//! tick is now after `elapsed`); an unsorted entry stays unsorted unless its tick moves past
+//! `elapsed`. So neither list ever holds an entry with a tick after `elapsed`.
 //!
 //! # Next deadline
 //!
-//! [`next_deadline_ns`](Wheel::next_deadline_ns) is the minimum deadline over the pending list
-//! if it is non-empty (a cached lower bound, exact after each `advance`; every pending entry's
-//! tick is `<= elapsed`, so it is below every level entry's deadline), else the earliest slot
-//! start over the levels, which is `<=` the deadlines in that slot and in every later slot.
-//! After `advance(now)` it is `> now` for a non-empty wheel.
+//! [`next_deadline_ns`](Wheel::next_deadline_ns) is, if either pending list is non-empty, the
+//! smaller of the deadline at the head of the sorted list and `unsorted_min` (exact right after
+//! `advance`, when the unsorted list is empty; every pending entry's tick is `<= elapsed`, so
+//! this is below every level entry's deadline), else the earliest slot start over the levels,
+//! which is `<=` the deadlines in that slot and in every later slot. O(1) in the first case,
+//! O(levels) in the second. After `advance(now)` it is `> now` for a non-empty wheel.
 
 mod arena;
 mod level;
@@ -88,12 +121,17 @@ fn level_for(elapsed: u64, tick: u64) -> usize {
 pub(crate) struct Wheel<T> {
     arena: Arena<T>,
     levels: [Level; LEVELS],
-    /// Head of the pending list: entries with tick `<= elapsed`, checked against their exact
-    /// deadline by `advance` (plus entries reset later since, re-placed by the next `advance`).
+    /// Head of the pending list: entries with tick `<= elapsed`, sorted by deadline
+    /// (ascending; ties in no particular order).
     pending: u32,
-    /// A lower bound of the deadlines in the pending list (exact after `advance`); meaningful
-    /// only while the list is non-empty. Always `< (elapsed + 1) * NANOS_PER_TICK` then.
-    pending_min: u64,
+    /// Head of the unsorted list: entries with tick `<= elapsed` inserted or relinked since
+    /// the last `advance`, which merges them into pending.
+    unsorted: u32,
+    /// A lower bound of the unsorted list's deadlines; meaningful only while it is non-empty.
+    unsorted_min: u64,
+    /// Scratch space of `advance`: `(deadline, index)` of the entries joining pending, sorted
+    /// and merged into it before anything fires. Empty between calls; kept for its capacity.
+    batch: Vec<(u64, u32)>,
     /// The last tick the wheel was advanced to.
     elapsed: u64,
     /// The latest `now_ns` passed to `advance` (time never goes back).
@@ -107,7 +145,9 @@ impl<T> Wheel<T> {
             arena: Arena::new(),
             levels: std::array::from_fn(Level::new),
             pending: NIL,
-            pending_min: u64::MAX,
+            unsorted: NIL,
+            unsorted_min: u64::MAX,
+            batch: Vec::new(),
             elapsed: 0,
             now_ns: 0,
         }
@@ -134,7 +174,7 @@ impl<T> Wheel<T> {
     /// node can be reused.
     pub(crate) fn insert(&mut self, deadline_ns: u64, value: T) -> Key {
         let index = self.arena.alloc(deadline_ns, value);
-        self.place(index, self.elapsed);
+        self.place(index);
         self.arena.key(index)
     }
 
@@ -158,32 +198,48 @@ impl<T> Wheel<T> {
         Some(self.arena.deadline(index))
     }
 
-    /// Changes the deadline of `key`'s entry, keeping the key. O(1). A later deadline is only
-    /// stored (the node is re-placed when its current slot is processed); an earlier one
-    /// relinks the node. Returns `false` if the key is stale.
+    /// Changes the deadline of `key`'s entry, keeping the key. O(1). Returns `false` if the key
+    /// is stale. For an entry in a level slot, a later deadline is only stored (the node is
+    /// re-placed when its current slot is processed) and an earlier one relinks the node; a
+    /// pending entry stays in place if the order still holds (see the module docs).
     pub(crate) fn reset(&mut self, key: Key, deadline_ns: u64) -> bool {
         let Some(index) = self.arena.lookup(key) else {
             return false;
         };
         let old = self.arena.deadline(index);
         self.arena.set_deadline(index, deadline_ns);
-        if deadline_ns < old {
-            if self.arena.loc(index) == Loc::PENDING {
-                // Pending is checked against exact deadlines: only the bound needs lowering.
-                self.pending_min = self.pending_min.min(deadline_ns);
-            } else {
-                self.unlink(index);
-                self.place(index, self.elapsed);
+        let loc = self.arena.loc(index);
+        if loc == Loc::PENDING {
+            if !self.fits_in_pending(index, deadline_ns) {
+                self.arena.unlink(&mut self.pending, index);
+                self.place(index);
             }
+        } else if loc == Loc::UNSORTED {
+            if tick_of(deadline_ns) > self.elapsed {
+                self.arena.unlink(&mut self.unsorted, index);
+                self.place(index);
+            } else {
+                self.unsorted_min = self.unsorted_min.min(deadline_ns);
+            }
+        } else if deadline_ns < old {
+            self.unlink(index);
+            self.place(index);
         }
         true
     }
 
     /// When the driver must next look at the wheel: `None` if empty, else a time (ns) no later
-    /// than the earliest registered deadline (see the module docs). O(levels).
+    /// than the earliest registered deadline; right after `advance`, equal to it when that is
+    /// less than a millisecond ahead (see the module docs). O(levels).
     pub(crate) fn next_deadline_ns(&self) -> Option<u64> {
+        if self.unsorted != NIL {
+            return Some(match self.pending {
+                NIL => self.unsorted_min,
+                head => self.arena.deadline(head).min(self.unsorted_min),
+            });
+        }
         if self.pending != NIL {
-            return Some(self.pending_min);
+            return Some(self.arena.deadline(self.pending));
         }
         self.next_slot()
             .map(|(_, _, start)| start.saturating_mul(NANOS_PER_TICK))
@@ -191,54 +247,62 @@ impl<T> Wheel<T> {
 
     /// Advances to `now_ns` (or stays at the latest earlier `now_ns`: time never goes back):
     /// processes every slot that starts at or before `tick(now_ns)`, then passes the payload of
-    /// every entry whose deadline is `<= now_ns` to `fire` (in no particular order), removing
-    /// it. Never fires an entry whose deadline is later than `now_ns`.
+    /// every entry whose deadline is `<= now_ns` to `fire`, in ascending deadline order,
+    /// removing it. Never fires an entry whose deadline is later than `now_ns`. If `fire`
+    /// panics, the wheel stays consistent (see the module docs).
     pub(crate) fn advance(&mut self, now_ns: u64, mut fire: impl FnMut(T)) {
         let now_ns = now_ns.max(self.now_ns);
         self.now_ns = now_ns;
         let now_tick = tick_of(now_ns);
 
+        // Phase 1: take the unsorted list and empty the slots that start by `now_tick`.
+        // Collected nodes are unlinked until phase 2 links them, so no user code may run
+        // before that.
+        debug_assert!(self.batch.is_empty());
+        while let Some(index) = self.arena.pop_front(&mut self.unsorted) {
+            let deadline = self.arena.deadline(index);
+            debug_assert!(tick_of(deadline) <= self.elapsed);
+            self.batch.push((deadline, index));
+        }
+        self.unsorted_min = u64::MAX;
         while let Some((level, slot, start)) = self.next_slot() {
             if start > now_tick {
                 break;
             }
             self.elapsed = start;
-            // Popped from the live slot rather than a detached list, so that if `fire` panics
-            // every remaining node is still linked where its location says. Re-placing never
-            // links a node back into this slot: its new start is after this slot's start and
-            // within one rotation of it.
             while let Some(index) = self.levels[level].pop(&mut self.arena, slot) {
-                if self.arena.deadline(index) <= now_ns {
-                    // Due: fire now rather than passing through pending (one list walk less).
-                    fire(self.arena.free(index));
+                let deadline = self.arena.deadline(index);
+                if tick_of(deadline) <= now_tick {
+                    self.batch.push((deadline, index));
                 } else {
-                    self.place(index, now_tick);
+                    // Never back into this slot: the new start is after this slot's start and
+                    // within one rotation of it.
+                    self.place(index);
                     debug_assert_ne!(self.arena.loc(index), Loc::slot(level, slot));
                 }
             }
         }
         self.elapsed = self.elapsed.max(now_tick);
 
-        // Every pending entry's tick is now <= now_tick except those reset later meanwhile.
-        // `pending_min` stays a valid bound if `fire` panics half-way: it is only replaced
-        // once the scan is complete.
-        let mut min = u64::MAX;
-        let mut cursor = self.pending;
-        while cursor != NIL {
-            let index = cursor;
-            cursor = self.arena.next(index);
-            let deadline = self.arena.deadline(index);
-            if deadline <= now_ns {
-                self.arena.unlink(&mut self.pending, index);
-                fire(self.arena.free(index));
-            } else if tick_of(deadline) > self.elapsed {
-                self.arena.unlink(&mut self.pending, index);
-                self.place(index, self.elapsed);
-            } else {
-                min = min.min(deadline);
-            }
+        // Phase 2: sort the collected entries and merge them into pending in one pass. Each
+        // search starts after the previously linked node, whose deadline is not later.
+        self.batch.sort_unstable_by_key(|&(deadline, _)| deadline);
+        let mut prev = NIL;
+        for i in 0..self.batch.len() {
+            let (deadline, index) = self.batch[i];
+            prev = self.pending_position(prev, deadline);
+            self.arena
+                .link_after(&mut self.pending, prev, index, Loc::PENDING);
+            prev = index;
         }
-        self.pending_min = min;
+        self.batch.clear();
+
+        // Phase 3: fire from the head. Each node is unlinked and freed before `fire` runs.
+        while self.pending != NIL && self.arena.deadline(self.pending) <= now_ns {
+            let index = self.pending;
+            self.arena.unlink(&mut self.pending, index);
+            fire(self.arena.free(index));
+        }
     }
 
     /// Removes every entry (shutdown), passing each payload to `f`.
@@ -246,6 +310,10 @@ impl<T> Wheel<T> {
         while let Some(index) = self.arena.pop_front(&mut self.pending) {
             f(self.arena.free(index));
         }
+        while let Some(index) = self.arena.pop_front(&mut self.unsorted) {
+            f(self.arena.free(index));
+        }
+        self.unsorted_min = u64::MAX;
         for level in &mut self.levels {
             for slot in 0..SLOTS {
                 while let Some(index) = level.pop(&mut self.arena, slot) {
@@ -253,32 +321,58 @@ impl<T> Wheel<T> {
                 }
             }
         }
-        self.pending_min = u64::MAX;
     }
 
-    /// Links the unlinked node `index` by its deadline: into pending if its tick is
-    /// `<= pending_until` (`elapsed`, or during `advance` the tick being advanced to), else into
-    /// the level slot its (clamped) tick maps to relative to `elapsed`.
-    fn place(&mut self, index: u32, pending_until: u64) {
+    /// Links the unlinked node `index` by its deadline: onto the unsorted list if its tick is
+    /// `<= elapsed`, else into the level slot its (clamped) tick maps to relative to `elapsed`.
+    fn place(&mut self, index: u32) {
         let deadline = self.arena.deadline(index);
         let tick = tick_of(deadline);
-        if tick <= pending_until {
+        if tick <= self.elapsed {
             self.arena
-                .push_front(&mut self.pending, index, Loc::PENDING);
-            self.pending_min = self.pending_min.min(deadline);
+                .push_front(&mut self.unsorted, index, Loc::UNSORTED);
+            self.unsorted_min = self.unsorted_min.min(deadline);
             return;
         }
-        debug_assert!(tick > self.elapsed);
         let tick = tick.min(self.elapsed + (RANGE - 1));
         let level = level_for(self.elapsed, tick);
         let slot = ((tick >> (6 * level)) as usize) % SLOTS;
         self.levels[level].push(&mut self.arena, slot, index);
     }
 
+    /// Where a node with `deadline` goes in the pending list: the last node with an earlier
+    /// deadline ([`NIL`]: the head), searching forward from the node after `from` (from the
+    /// head if `from` is [`NIL`]; `from` must not be later than `deadline`).
+    fn pending_position(&self, from: u32, deadline: u64) -> u32 {
+        let mut prev = from;
+        let mut cursor = if from == NIL {
+            self.pending
+        } else {
+            self.arena.next(from)
+        };
+        while cursor != NIL && self.arena.deadline(cursor) < deadline {
+            prev = cursor;
+            cursor = self.arena.next(cursor);
+        }
+        prev
+    }
+
+    /// Whether the pending node `index`, given `deadline`, is still in sorted position with a
+    /// tick `<= elapsed` (a reset that needs no relink).
+    fn fits_in_pending(&self, index: u32, deadline: u64) -> bool {
+        let (prev, next) = (self.arena.prev(index), self.arena.next(index));
+        tick_of(deadline) <= self.elapsed
+            && (prev == NIL || self.arena.deadline(prev) <= deadline)
+            && (next == NIL || deadline <= self.arena.deadline(next))
+    }
+
     /// Unlinks the linked node `index` from whichever list it is in.
     fn unlink(&mut self, index: u32) {
         match self.arena.loc(index).level_slot() {
             Some((level, slot)) => self.levels[level].unlink(&mut self.arena, slot, index),
+            None if self.arena.loc(index) == Loc::UNSORTED => {
+                self.arena.unlink(&mut self.unsorted, index);
+            }
             None => {
                 debug_assert_eq!(self.arena.loc(index), Loc::PENDING);
                 self.arena.unlink(&mut self.pending, index);

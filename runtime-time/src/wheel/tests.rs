@@ -1,8 +1,9 @@
 //! Unit tests of the timer wheel: keys, placement at every level, cascades, wrap-around,
-//! clamping beyond the range, reset, pending entries, monotonic time; and a proptest that
-//! runs random operation sequences against a reference model.
+//! clamping beyond the range, reset, pending entries and their order, monotonic time; and a
+//! proptest that runs random operation sequences against a reference model, checking the
+//! pending list's invariants after every operation.
 
-use super::{Key, Loc, Wheel, NANOS_PER_TICK, RANGE};
+use super::{tick_of, Key, Loc, Wheel, NANOS_PER_TICK, NIL, RANGE};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -19,6 +20,46 @@ fn advance(wheel: &mut Wheel<u32>, now: u64) -> Vec<u32> {
     wheel.advance(now, |v| fired.push(v));
     fired.sort_unstable();
     fired
+}
+
+/// Walks the list starting at `head`, asserting that it is well linked and that every node is
+/// marked `loc` and has a tick `<= elapsed`; returns the deadlines in list order.
+fn walk(wheel: &Wheel<u32>, head: u32, loc: Loc) -> Vec<u64> {
+    let (mut prev, mut cursor, mut deadlines) = (NIL, head, Vec::new());
+    while cursor != NIL {
+        assert_eq!(wheel.arena.loc(cursor), loc);
+        assert_eq!(wheel.arena.prev(cursor), prev, "broken back link");
+        let deadline = wheel.arena.deadline(cursor);
+        assert!(
+            tick_of(deadline) <= wheel.elapsed,
+            "{loc:?} entry {deadline} after elapsed tick {}",
+            wheel.elapsed
+        );
+        deadlines.push(deadline);
+        (prev, cursor) = (cursor, wheel.arena.next(cursor));
+    }
+    deadlines
+}
+
+/// Asserts the invariants of the pending lists: the sorted one is sorted, the unsorted one is
+/// bounded by `unsorted_min`, both hold only ticks `<= elapsed`, `next_deadline_ns` is their
+/// bound (exact when nothing is unsorted); and the scratch vector is empty.
+fn check_pending(wheel: &Wheel<u32>) {
+    assert!(wheel.batch.is_empty(), "scratch left non-empty");
+    let sorted = walk(wheel, wheel.pending, Loc::PENDING);
+    assert!(
+        sorted.windows(2).all(|w| w[0] <= w[1]),
+        "pending not sorted: {sorted:?}"
+    );
+    let unsorted = walk(wheel, wheel.unsorted, Loc::UNSORTED);
+    assert!(unsorted.iter().all(|&d| d >= wheel.unsorted_min));
+    let bound = match (sorted.first(), unsorted.is_empty()) {
+        (Some(&head), true) => Some(head),
+        (Some(&head), false) => Some(head.min(wheel.unsorted_min)),
+        (None, false) => Some(wheel.unsorted_min),
+        (None, true) => return,
+    };
+    assert_eq!(wheel.next_deadline_ns(), bound);
 }
 
 /// The `(level, slot)` `key`'s node is linked in (`None`: pending).
@@ -303,19 +344,60 @@ fn reset_later_does_not_relink_and_fires_at_the_new_deadline() {
     assert_eq!(wheel.deadline(key), Some(new_deadline));
     walk_until_fired(&mut wheel, 1, new_deadline);
 
-    // Same for an entry already in pending (due in the current millisecond).
+    // An entry in pending (due in the current millisecond) is re-placed at once, so that the
+    // pending list stays sorted and holds only ticks <= elapsed.
     let mut wheel = Wheel::new();
     advance(&mut wheel, 50 * MS);
     let key = wheel.insert(50 * MS + 10, 2);
     assert_eq!(location(&wheel, key), None);
     assert!(wheel.reset(key, 80 * MS));
-    assert_eq!(location(&wheel, key), None);
-    assert!(advance(&mut wheel, 50 * MS + 20).is_empty());
-    assert!(
-        location(&wheel, key).is_some(),
-        "re-placed into a level by advance"
+    assert_eq!(
+        location(&wheel, key),
+        Some((1, 1)),
+        "re-placed into a level"
     );
+    check_pending(&wheel);
+    assert!(advance(&mut wheel, 50 * MS + 20).is_empty());
     walk_until_fired(&mut wheel, 2, 80 * MS);
+}
+
+#[test]
+fn reset_within_pending_keeps_it_sorted() {
+    let mut wheel = Wheel::new();
+    advance(&mut wheel, 10 * MS);
+    let keys: Vec<Key> = (0..5u32)
+        .map(|i| wheel.insert(10 * MS + 100 * u64::from(i + 1), i))
+        .collect();
+    check_pending(&wheel);
+    assert_eq!(
+        wheel.arena.loc(wheel.arena.lookup(keys[0]).unwrap()),
+        Loc::UNSORTED
+    );
+    // The next advance merges them into the sorted list.
+    assert!(advance(&mut wheel, 10 * MS + 1).is_empty());
+    check_pending(&wheel);
+    let loc = |wheel: &Wheel<u32>, key| wheel.arena.loc(wheel.arena.lookup(key).unwrap());
+    assert!(keys.iter().all(|&k| loc(&wheel, k) == Loc::PENDING));
+    // In place (still between its neighbours), later past a neighbour, earlier to the head,
+    // into the past, and later than every other pending entry.
+    for (k, d) in [
+        (2, 10 * MS + 310),
+        (1, 10 * MS + 450),
+        (4, 10 * MS + 50),
+        (3, 3 * MS),
+        (0, 10 * MS + 999_999),
+    ] {
+        assert!(wheel.reset(keys[k], d));
+        assert_eq!(location(&wheel, keys[k]), None);
+        check_pending(&wheel);
+        // Only the first reset keeps the order; the others go to the unsorted list.
+        let expected = if k == 2 { Loc::PENDING } else { Loc::UNSORTED };
+        assert_eq!(loc(&wheel, keys[k]), expected);
+    }
+    assert_eq!(wheel.next_deadline_ns(), Some(3 * MS));
+    let mut fired = Vec::new();
+    wheel.advance(11 * MS, |v| fired.push(v));
+    assert_eq!(fired, vec![3, 4, 2, 1, 0], "fired in deadline order");
 }
 
 #[test]
@@ -387,6 +469,7 @@ fn a_panicking_fire_leaves_the_wheel_consistent() {
             wheel.advance(first_advance, |_| panic!("fire panicked"));
         }));
         assert!(result.is_err());
+        check_pending(&wheel);
         let live: Vec<Key> = keys
             .iter()
             .copied()
@@ -401,6 +484,67 @@ fn a_panicking_fire_leaves_the_wheel_consistent() {
         assert_eq!(rest.len(), live.len());
         assert!(wheel.is_empty());
     }
+}
+
+#[test]
+fn sub_millisecond_steps_fire_in_deadline_order() {
+    let mut wheel = Wheel::new();
+    let start = 10 * MS + 123;
+    advance(&mut wheel, start);
+    let mut deadlines = Vec::new();
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rand = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    for i in 0..3000u32 {
+        // Over three milliseconds, with duplicates.
+        let d = start + rand() % (3 * MS) / 4 * 4;
+        deadlines.push(d);
+        wheel.insert(d, i);
+    }
+    check_pending(&wheel);
+    let mut now = start;
+    let mut last_fired = 0;
+    let mut advances = 0;
+    while !wheel.is_empty() {
+        now += 1 + rand() % 20_000;
+        // Now and then a sub-millisecond timer, or one already past, joins pending.
+        if advances % 7 == 0 {
+            let id = deadlines.len() as u32;
+            let d = if advances % 2 == 0 {
+                now + rand() % 300_000
+            } else {
+                now - rand() % 2_000
+            };
+            deadlines.push(d);
+            wheel.insert(d, id);
+            check_pending(&wheel);
+        }
+        let before = now - 1;
+        let mut fired = Vec::new();
+        wheel.advance(now, |v| fired.push(v));
+        advances += 1;
+        check_pending(&wheel);
+        for &id in &fired {
+            let d = deadlines[id as usize];
+            assert!(d <= now, "fired {d} early at {now}");
+            assert!(d >= last_fired, "fired {d} after {last_fired}");
+            last_fired = d;
+        }
+        // Exactly what was due fired: the next deadline is the exact earliest remaining one
+        // once it is within the current millisecond.
+        if let Some(next) = wheel.next_deadline_ns() {
+            assert!(next > now && next > before);
+            if tick_of(next) == tick_of(now) {
+                let min = deadlines.iter().filter(|&&d| d > now).min().copied();
+                assert_eq!(Some(next), min);
+            }
+        }
+    }
+    assert!(advances > 100, "{advances} advances");
 }
 
 #[test]
@@ -535,7 +679,11 @@ fn check_against_model(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Remove(_) | Op::Reset(..) => {}
             Op::Advance(step) => {
                 now = now.saturating_add(step);
-                let fired = advance(&mut wheel, now);
+                let mut fired = Vec::new();
+                wheel.advance(now, |v| fired.push(v));
+                let in_order = fired.windows(2).all(|w| model[&w[0]] <= model[&w[1]]);
+                prop_assert!(in_order, "not fired in deadline order");
+                fired.sort_unstable();
                 let due: Vec<u32> = model
                     .iter()
                     .filter(|&(_, &d)| d <= now)
@@ -550,6 +698,7 @@ fn check_against_model(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
             }
         }
+        check_pending(&wheel);
         prop_assert_eq!(wheel.len(), model.len());
         let min = model.values().min().copied();
         match (wheel.next_deadline_ns(), min) {
