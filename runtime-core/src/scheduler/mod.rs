@@ -19,7 +19,7 @@ pub use runtime::Runtime;
 
 use crate::blocking;
 use crate::context::{self, ContextProvider, SetCurrentGuard, TryCurrentError};
-use crate::park::Parker;
+use crate::park::{Parker, Unpark};
 use crate::task::core::TaskMeta;
 use crate::task::{Id, JoinHandle};
 use std::fmt;
@@ -109,15 +109,20 @@ pub(crate) struct Common {
     pub(crate) blocking: blocking::Spawner,
     /// `Handle::block_on` calls (on threads that do not drive the runtime) that are polling
     /// or have been woken: see `block_on.rs`.
-    pub(crate) block_on_busy: Arc<crate::loom::sync::atomic::AtomicUsize>,
+    pub(crate) block_on: Arc<block_on::BlockOnCount>,
 }
 
 impl Common {
-    pub(crate) fn new(config: Config, blocking: blocking::Spawner) -> Common {
+    /// `driver` wakes the thread parked on the runtime's driver stack.
+    pub(crate) fn new(
+        config: Config,
+        blocking: blocking::Spawner,
+        driver: Arc<dyn Unpark>,
+    ) -> Common {
         Common {
             config,
             blocking,
-            block_on_busy: Arc::new(crate::loom::sync::atomic::AtomicUsize::new(0)),
+            block_on: Arc::new(block_on::BlockOnCount::new(driver)),
         }
     }
 }
@@ -274,7 +279,7 @@ impl Handle {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _rt = context::enter_runtime();
         let _enter = self.enter();
-        block_on::block_on_counted(future, &self.common().block_on_busy)
+        block_on::block_on_counted(future, &self.common().block_on)
     }
 
     /// Recent stalls (polls longer than the stall threshold) seen by the monitor, oldest first.
@@ -319,11 +324,7 @@ impl Handle {
             Kind::CurrentThread(h) => h.is_quiet(),
         };
         quiet
-            && self
-                .common()
-                .block_on_busy
-                .load(crate::loom::sync::atomic::Ordering::SeqCst)
-                == 0
+            && self.common().block_on.is_idle_or_notify()
             && self.common().blocking.is_idle_or_notify()
     }
 
@@ -356,6 +357,7 @@ impl fmt::Debug for Handle {
     }
 }
 
+#[cfg(not(loom))]
 std::thread_local! {
     static CACHED_PARKER: Parker = Parker::new();
 }
@@ -363,10 +365,18 @@ std::thread_local! {
 /// Polls `future` on this thread, parking between polls (the `block_on` of a thread that is
 /// not a current-thread core owner).
 /// This thread's parker (a fresh one during thread teardown).
+#[cfg(not(loom))]
 fn cached_parker() -> Parker {
     CACHED_PARKER
         .try_with(Parker::clone)
         .unwrap_or_else(|_| Parker::new())
+}
+
+/// Under loom every model thread shares one OS thread (and its `std` thread-locals), and loom
+/// objects must not outlive the execution that created them: always a fresh parker.
+#[cfg(loom)]
+fn cached_parker() -> Parker {
+    Parker::new()
 }
 
 pub(crate) fn park_on<F: Future>(future: F) -> F::Output {

@@ -62,18 +62,19 @@ pub(crate) struct CurrentThread {
 impl CurrentThread {
     pub(crate) fn new(config: Config, driver: Box<dyn Park>) -> (CurrentThread, Arc<Handle>) {
         let blocking = blocking::Spawner::new(&config);
+        let driver_unpark = driver.unparker();
         let handle = Arc::new(Handle {
             owned: OwnedTasks::new(1),
             remote: Mutex::new(Some(VecDeque::new())),
             woken: AtomicBool::new(false),
-            driver_unpark: driver.unparker(),
+            driver_unpark: driver_unpark.clone(),
             core: Mutex::new(Some(Box::new(Core {
                 tasks: VecDeque::with_capacity(64),
                 tick: 0,
                 driver: Some(driver),
             }))),
             core_waiters: Mutex::new(Vec::new()),
-            common: Common::new(config, blocking),
+            common: Common::new(config, blocking, driver_unpark),
         });
         (
             CurrentThread {

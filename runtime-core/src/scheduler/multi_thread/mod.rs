@@ -187,6 +187,7 @@ impl MultiThread {
             remotes.push(CachePadded::new(remote));
         }
         let blocking = blocking::Spawner::new(&config);
+        let driver_unpark = driver.unparker();
         let handle = Arc::new(Handle {
             shared: Shared {
                 remotes: remotes.into_boxed_slice(),
@@ -194,10 +195,10 @@ impl MultiThread {
                 idle: Idle::new(n),
                 owned: OwnedTasks::new(n * 4),
                 is_shutdown: AtomicBool::new(false),
-                monitor: Monitor::new(driver.unparker()),
+                monitor: Monitor::new(driver_unpark.clone()),
                 threads: Threads::new(),
             },
-            common: Common::new(config, blocking),
+            common: Common::new(config, blocking, driver_unpark),
         });
         let rt = MultiThread {
             handle: handle.clone(),
