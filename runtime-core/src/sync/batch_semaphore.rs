@@ -1,5 +1,6 @@
 //! The fair, batch-acquiring semaphore that [`Semaphore`](super::Semaphore),
-//! [`Mutex`](super::Mutex), [`RwLock`](super::RwLock) and [`OnceCell`](super::OnceCell) are
+//! [`Mutex`](super::Mutex), [`RwLock`](super::RwLock), [`OnceCell`](super::OnceCell) and the
+//! capacity of the bounded [`mpsc::channel`](super::mpsc::channel) (one permit per slot) are
 //! built on: acquire `n` permits as a future, in strict FIFO order, release or add permits,
 //! forget permits, close.
 //!
@@ -867,6 +868,30 @@ mod tests {
         assert_eq!(sem.available_permits(), 3);
         assert!(!waiting(&sem));
         assert!(sem.waiters.lock().slots.is_empty());
+    }
+
+    #[test]
+    fn dropping_a_granted_unobserved_waiter_passes_permits_to_the_next() {
+        let sem = Semaphore::new(1);
+        assert_eq!(sem.try_acquire(1), Ok(()));
+        let mut first = sem.acquire(1);
+        let mut second = sem.acquire(1);
+        let (w1, c1) = counting_waker();
+        let (w2, c2) = counting_waker();
+        assert!(poll(&mut first, &w1).is_pending());
+        assert!(poll(&mut second, &w2).is_pending());
+        sem.release(1);
+        assert_eq!((c1.count(), c2.count()), (1, 0), "oldest waiter first");
+        assert_eq!(
+            sem.try_acquire(1),
+            Err(TryAcquireError::NoPermits),
+            "a newcomer cannot take the permit granted to `first`"
+        );
+        drop(first); // granted, never polled again
+        assert_eq!(c2.count(), 1, "the permit went to `second`");
+        assert!(poll_noop(&mut second).is_ready());
+        assert_eq!(sem.available_permits(), 0);
+        assert!(!waiting(&sem));
     }
 
     #[test]

@@ -1,18 +1,17 @@
 //! The bounded channel: [`channel`], [`Sender`], [`WeakSender`], [`Permit`], [`OwnedPermit`]
 //! and [`Receiver`].
 //!
-//! A send first acquires one unit of capacity from the channel's
-//! [`Semaphore`](super::semaphore) (waiting, first come first served, when the channel is
-//! full), then queues the message in the shared [core](super::chan). The receiver returns the
-//! unit when it hands the message out. [`Permit`]s split the two steps: the unit is held by
-//! the permit until it sends (the unit then travels with the message) or is dropped (the unit
-//! goes back at once).
+//! A send first acquires one unit of capacity, a permit of the channel's fair
+//! [`batch_semaphore`](crate::sync::batch_semaphore) (waiting, first come first served, when
+//! the channel is full), then queues the message in the shared [core](super::chan). The
+//! receiver returns the unit when it hands the message out. [`Permit`]s split the two steps:
+//! the unit is held by the permit until it sends (the unit then travels with the message) or
+//! is dropped (the unit goes back at once).
 
 use super::chan::{self, TryPop};
 use super::error::{SendError, TryRecvError, TrySendError};
-use super::semaphore::{Semaphore, TryAcquireError};
 use crate::context;
-use crate::coop;
+use crate::sync::batch_semaphore::{self as ll, TryAcquireError};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -60,7 +59,7 @@ pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
         "mpsc bounded channel requires buffer > 0: for a channel that holds a single message \
          use `mpsc::channel(1)`, and for a single reply use `oneshot::channel()`"
     );
-    let (tx, rx) = chan::channel(Some(Semaphore::new(buffer)));
+    let (tx, rx) = chan::channel(Some(chan::Capacity::new(buffer)));
     (Sender { chan: tx }, Receiver { chan: rx })
 }
 
@@ -175,11 +174,16 @@ pub struct Receiver<T> {
     chan: chan::Rx<T>,
 }
 
-/// Waits for one unit of the channel's capacity; gives it back if dropped after it was
-/// granted, and leaves the queue of waiters if dropped before.
+/// Waits for one unit of the channel's capacity (spending cooperative budget, as the
+/// semaphore's acquire does).
+///
+/// Dropped before it completes, the semaphore's acquire leaves the queue of waiters, or gives
+/// back the unit if it was granted meanwhile; a closed receiver may be waiting for exactly
+/// that unit (see the `chan` module), so the drop then checks whether to wake it.
 struct Acquire<'a, T> {
     chan: &'a chan::Chan<T>,
-    ticket: Option<u64>,
+    /// `None` once complete.
+    inner: Option<ll::Acquire<'a>>,
 }
 
 impl<T> Future for Acquire<'_, T> {
@@ -187,27 +191,30 @@ impl<T> Future for Acquire<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let coop = ready!(coop::poll_proceed(cx));
-        let result = ready!(this.chan.sem().poll_acquire(cx, &mut this.ticket));
-        coop.made_progress();
+        let inner = this
+            .inner
+            .as_mut()
+            .expect("mpsc `Acquire` polled after completion");
+        let result = ready!(Pin::new(inner).poll(cx));
+        this.inner = None;
         Poll::Ready(result.map_err(|_| SendError(())))
     }
 }
 
 impl<T> Drop for Acquire<'_, T> {
     fn drop(&mut self) {
-        if let Some(ticket) = self.ticket.take() {
-            if self.chan.sem().cancel(ticket) {
-                self.chan.after_cancelled_grant();
-            }
+        if let Some(inner) = self.inner.take() {
+            drop(inner); // returns a granted unit, if any
+            self.chan.after_unused_returned();
         }
     }
 }
 
 fn acquire<T>(chan: &chan::Tx<T>) -> Acquire<'_, T> {
+    let chan = chan.chan();
     Acquire {
-        chan: chan.chan(),
-        ticket: None,
+        chan,
+        inner: Some(chan.sem().acquire(1)),
     }
 }
 
@@ -271,7 +278,7 @@ impl<T> Sender<T> {
     /// tx.try_send(3).unwrap();
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.chan.chan().sem().try_acquire() {
+        match self.chan.chan().sem().try_acquire(1) {
             Ok(()) => {
                 self.chan.chan().push(value);
                 Ok(())
@@ -396,7 +403,7 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.try_recv(), Ok("hi"));
     /// ```
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
-        match self.chan.chan().sem().try_acquire() {
+        match self.chan.chan().sem().try_acquire(1) {
             Ok(()) => Ok(Permit { chan: &self.chan }),
             Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
             Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
@@ -422,7 +429,7 @@ impl<T> Sender<T> {
     /// # drop(tx);
     /// ```
     pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
-        match self.chan.chan().sem().try_acquire() {
+        match self.chan.chan().sem().try_acquire(1) {
             Ok(()) => Ok(OwnedPermit {
                 chan: Some(self.into_tx()),
             }),
@@ -487,7 +494,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.capacity(), 5); // ...until it is received
     /// ```
     pub fn capacity(&self) -> usize {
-        self.chan.chan().sem().available()
+        self.chan.chan().sem().available_permits()
     }
 
     /// The capacity the channel was created with.
@@ -502,7 +509,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.max_capacity(), 5);
     /// ```
     pub fn max_capacity(&self) -> usize {
-        self.chan.chan().sem().bound()
+        self.chan.chan().max_capacity()
     }
 
     /// A [`WeakSender`] for this channel, which does not keep it open.
@@ -1005,7 +1012,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.capacity(), 3);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.chan.chan().sem().available()
+        self.chan.chan().sem().available_permits()
     }
 
     /// The capacity the channel was created with.
@@ -1019,7 +1026,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.max_capacity(), 4);
     /// ```
     pub fn max_capacity(&self) -> usize {
-        self.chan.chan().sem().bound()
+        self.chan.chan().max_capacity()
     }
 
     /// Number of strong [`Sender`] handles (owned permits included).

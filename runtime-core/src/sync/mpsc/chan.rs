@@ -1,6 +1,7 @@
 //! The channel core shared by both flavors: the message queue, the sender counts, the
-//! receiver's waker and the closing state. [`bounded`](super::bounded) adds the capacity
-//! [`Semaphore`]; [`unbounded`](super::unbounded) has none.
+//! receiver's waker and the closing state. [`bounded`](super::bounded) adds the [`Capacity`]
+//! (the crate's fair [`batch_semaphore`](crate::sync::batch_semaphore), one permit per slot);
+//! [`unbounded`](super::unbounded) has none.
 //!
 //! # Protocol
 //!
@@ -13,8 +14,8 @@
 //!   sender upgrades only by CAS from a non-zero count, so 0 is final.
 //! * `rx_closed`: set (under the `shared` lock) by [`Rx::close`] or the receiver's drop.
 //!   Unbounded sends check it under the lock and fail once it is set; bounded sends fail at
-//!   the semaphore, which is closed right after, while permits already acquired may still
-//!   push (as in Tokio).
+//!   the semaphore, which is closed right after, while permits already acquired (or granted
+//!   to a waiting send before the close) may still push (as in Tokio).
 //!
 //! The receiver keeps a private buffer: when it is empty, the receiver locks `shared` and
 //! swaps the whole queue into it (the two `VecDeque` allocations ping-pong, so the steady
@@ -25,19 +26,19 @@
 //! The receiver decides "no message will ever come" under the `shared` lock, with the queue
 //! empty: when `tx_count` is 0, or when `rx_closed` is set and the semaphore is idle (every
 //! permit back, so no reserved permit can still send). Whoever could change that decision
-//! afterwards (the last sender's drop, a permit's release, a send) locks `shared` after its
-//! change and finds the waker the receiver registered in the same critical section: no
-//! wake-up is lost.
+//! afterwards (the last sender's drop, a permit's release, a send, a cancelled send or
+//! reserve whose granted permit goes back) locks `shared` after its change and finds the
+//! waker the receiver registered in the same critical section: no wake-up is lost.
 //!
 //! Values are never dropped under the lock (a value's destructor may use the same channel).
 
-use super::semaphore::Semaphore;
 use crate::coop;
 use crate::loom::sync::atomic::{
     AtomicBool, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use crate::loom::sync::Mutex;
+use crate::sync::batch_semaphore::{self as ll, MAX_PERMITS};
 use crate::sync::Notify;
 use std::collections::VecDeque;
 use std::fmt;
@@ -47,7 +48,7 @@ use std::task::{ready, Context, Poll, Waker};
 pub(super) struct Chan<T> {
     shared: Mutex<Shared<T>>,
     /// `Some` for bounded channels.
-    sem: Option<Semaphore>,
+    cap: Option<Capacity>,
     tx_count: AtomicUsize,
     weak_count: AtomicUsize,
     rx_closed: AtomicBool,
@@ -60,20 +61,50 @@ struct Shared<T> {
     rx_waker: Option<Waker>,
 }
 
+/// A bounded channel's capacity: one permit of the semaphore per slot. A permit is taken by a
+/// send (or a reserve) and travels with the message until the receiver hands it out.
+pub(super) struct Capacity {
+    sem: ll::Semaphore,
+    /// The number of slots the channel was created with.
+    max: usize,
+}
+
+impl Capacity {
+    /// `max` slots; panics (blaming the caller of `mpsc::channel`) if there are too many.
+    #[track_caller]
+    pub(super) fn new(max: usize) -> Capacity {
+        assert!(
+            max <= MAX_PERMITS,
+            "mpsc bounded channel capacity {max} is too large: the maximum is {MAX_PERMITS}"
+        );
+        Capacity {
+            sem: ll::Semaphore::new(max),
+            max,
+        }
+    }
+
+    /// Every slot is free: no message is queued or buffered, no permit is held, and none is
+    /// granted to a waiting send (after `close` nobody waits, so every permit not held by a
+    /// message or a permit is back in the count).
+    fn is_idle(&self) -> bool {
+        self.sem.available_permits() == self.max
+    }
+}
+
 /// Why `try_recv` found nothing.
 pub(super) enum TryPop {
     Empty,
     Disconnected,
 }
 
-/// Creates a channel with one strong sender; `sem` is the capacity of a bounded channel.
-pub(super) fn channel<T>(sem: Option<Semaphore>) -> (Tx<T>, Rx<T>) {
+/// Creates a channel with one strong sender; `cap` is the capacity of a bounded channel.
+pub(super) fn channel<T>(cap: Option<Capacity>) -> (Tx<T>, Rx<T>) {
     let chan = Arc::new(Chan {
         shared: Mutex::new(Shared {
             queue: VecDeque::new(),
             rx_waker: None,
         }),
-        sem,
+        cap,
         tx_count: AtomicUsize::new(1),
         weak_count: AtomicUsize::new(0),
         rx_closed: AtomicBool::new(false),
@@ -87,11 +118,20 @@ pub(super) fn channel<T>(sem: Option<Semaphore>) -> (Tx<T>, Rx<T>) {
 }
 
 impl<T> Chan<T> {
-    /// The capacity semaphore (bounded channels only).
-    pub(super) fn sem(&self) -> &Semaphore {
-        self.sem
+    fn cap(&self) -> &Capacity {
+        self.cap
             .as_ref()
             .expect("mpsc: capacity used on an unbounded channel")
+    }
+
+    /// The capacity semaphore (bounded channels only).
+    pub(super) fn sem(&self) -> &ll::Semaphore {
+        &self.cap().sem
+    }
+
+    /// The number of slots (bounded channels only).
+    pub(super) fn max_capacity(&self) -> usize {
+        self.cap().max
     }
 
     /// Queues `value` and wakes the receiver. Bounded senders call this holding a permit.
@@ -121,20 +161,18 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// Returns permits that were acquired but not used for a message (a dropped permit or a
-    /// cancelled acquire), waking a closed receiver that waits for the last of them.
+    /// Returns permits that were acquired but not used for a message (a dropped permit),
+    /// waking a closed receiver that waits for the last of them.
     pub(super) fn release_unused(&self, n: usize) {
-        let sem = self.sem();
-        sem.release(n);
-        if self.rx_closed.load(Acquire) && sem.is_idle() {
-            self.wake_rx();
-        }
+        self.sem().release(n);
+        self.after_unused_returned();
     }
 
-    /// Called after a permit that was granted to a cancelled waiter went back to the
-    /// semaphore (see [`Semaphore::cancel`]).
-    pub(super) fn after_cancelled_grant(&self) {
-        if self.rx_closed.load(Acquire) && self.sem().is_idle() {
+    /// Called after a permit that was never used for a message went back to the semaphore
+    /// (by [`release_unused`](Chan::release_unused), or by a cancelled acquire that had been
+    /// granted one): wakes a closed receiver if that was the last permit out.
+    pub(super) fn after_unused_returned(&self) {
+        if self.rx_closed.load(Acquire) && self.cap().is_idle() {
             self.wake_rx();
         }
     }
@@ -167,8 +205,8 @@ impl<T> Chan<T> {
         let shared = self.shared.lock();
         self.rx_closed.store(true, Release);
         drop(shared);
-        if let Some(sem) = &self.sem {
-            sem.close();
+        if let Some(cap) = &self.cap {
+            cap.sem.close();
         }
         self.notify_rx_closed.notify_waiters();
     }
@@ -184,7 +222,7 @@ impl<T> Chan<T> {
     /// Whether nothing can be queued any more (checked with the `shared` lock held).
     fn is_finished(&self) -> bool {
         self.tx_count.load(Acquire) == 0
-            || (self.rx_closed.load(Acquire) && self.sem.as_ref().is_none_or(Semaphore::is_idle))
+            || (self.rx_closed.load(Acquire) && self.cap.as_ref().is_none_or(Capacity::is_idle))
     }
 }
 
@@ -194,7 +232,10 @@ impl<T> fmt::Debug for Chan<T> {
             .field("tx_count", &self.strong_count())
             .field("weak_count", &self.weak_count())
             .field("rx_closed", &self.is_rx_closed())
-            .field("capacity", &self.sem.as_ref().map(Semaphore::available))
+            .field(
+                "capacity",
+                &self.cap.as_ref().map(|c| c.sem.available_permits()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -319,8 +360,8 @@ impl<T> Rx<T> {
 
     /// Hands out `n` messages' capacity (bounded channels).
     fn on_received(&self, n: usize) {
-        if let Some(sem) = &self.chan.sem {
-            sem.release(n);
+        if let Some(cap) = &self.chan.cap {
+            cap.sem.release(n);
         }
     }
 
@@ -430,8 +471,8 @@ impl<T> Drop for Rx<T> {
         let n = queued.len() + self.buf.len();
         drop(queued);
         self.buf.clear();
-        if let Some(sem) = &self.chan.sem {
-            sem.release(n);
+        if let Some(cap) = &self.chan.cap {
+            cap.sem.release(n);
         }
     }
 }

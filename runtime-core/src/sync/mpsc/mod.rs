@@ -52,8 +52,10 @@
 //!   private buffer whenever its buffer runs dry, so it takes the lock once per batch, not
 //!   once per message; a send is one short critical section (an uncontended lock and unlock
 //!   are two atomic RMWs) and wakes the receiver after unlocking.
-//! * The bounded flavor's capacity is a semaphore of its own: acquire and release are one
-//!   CAS each when nobody waits, and waiting senders queue first-in, first-out under a mutex.
+//! * The bounded flavor's capacity is the crate's fair semaphore (`batch_semaphore`, the one
+//!   under [`Semaphore`](crate::sync::Semaphore) and [`Mutex`](crate::sync::Mutex)), one
+//!   permit per slot: acquire and release are one CAS each when nobody waits, and waiting
+//!   senders queue first-in, first-out under a mutex.
 //!
 //! This design was chosen over a block-linked lock-free list (Tokio's) after measuring it:
 //! it is faster on the many-producer workloads (the batch swap makes the receiver almost
@@ -62,7 +64,6 @@
 mod bounded;
 mod chan;
 pub mod error;
-mod semaphore;
 mod unbounded;
 
 pub use bounded::{channel, OwnedPermit, Permit, Receiver, Sender, WeakSender};
@@ -140,6 +141,39 @@ mod tests {
     }
 
     #[test]
+    fn closed_receiver_waits_for_slot_granted_to_a_cancelled_send() {
+        let (tx, mut rx) = channel::<u8>(1);
+        tx.try_send(0).unwrap();
+        let mut send = Box::pin(tx.send(1));
+        assert!(send
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+            .is_pending());
+        assert_eq!(rx.try_recv(), Ok(0)); // the slot is granted to the waiting send
+        rx.close();
+        let (waker, count) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(
+            rx.poll_recv(&mut cx).is_pending(),
+            "the granted send may still complete"
+        );
+        drop(send);
+        assert_eq!(
+            count.count(),
+            1,
+            "the cancelled send's slot wakes the receiver"
+        );
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+        assert_eq!(rx.capacity(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "too large")]
+    fn capacity_above_max_panics() {
+        let _ = channel::<()>(usize::MAX);
+    }
+
+    #[test]
     fn recv_many_takes_from_buffer_and_queue() {
         let (tx, mut rx) = unbounded_channel();
         let (waker, _) = counting_waker();
@@ -164,7 +198,7 @@ mod loom_tests {
     use crate::loom::model;
 
     use loom::thread;
-    use std::future::poll_fn;
+    use std::future::{poll_fn, Future};
 
     use crate::test_util::block_on;
 
@@ -222,6 +256,30 @@ mod loom_tests {
             assert_eq!(block_on(rx.recv()), None);
             t.join().unwrap();
             assert_eq!(rx.capacity(), 1);
+        });
+    }
+
+    /// Bounded(1), closed receiver: a queued `reserve_owned` is cancelled on another thread
+    /// while the receiver hands out the message that held the slot (granting the slot to the
+    /// waiter, or to nobody if it already left). The receiver always ends with `None`: the
+    /// cancelled waiter's slot, granted or not, never leaves it waiting.
+    #[test]
+    fn loom_bounded_cancelled_waiter_vs_closed_receiver() {
+        model(|| {
+            let (tx, mut rx) = channel::<u8>(1);
+            tx.try_send(0).unwrap();
+            let mut reserve = Box::pin(tx.clone().reserve_owned());
+            let first = reserve
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+            assert!(first.is_pending());
+            let t = thread::spawn(move || drop(reserve));
+            assert_eq!(rx.try_recv(), Ok(0));
+            rx.close();
+            assert_eq!(block_on(rx.recv()), None);
+            t.join().unwrap();
+            assert_eq!(rx.capacity(), 1);
+            drop(tx);
         });
     }
 
