@@ -35,7 +35,7 @@
 //!   tasks. When the group runs, `RTT_RUNS` more client runs are made afterwards with each round
 //!   trip timed, and the percentiles printed:
 //!   `oneshot_request_reply runtime: rtt p50=... p90=... p99=... max=... (n=...)`.
-//! * `ping_pong`: the shape of Tokio's scheduler bench of that name with each runtime's own
+//! * `oneshot_ping_pong`: the shape of Tokio's scheduler bench of that name with each runtime's own
 //!   oneshot: one task spawns 1 000 tasks; each creates two oneshots, spawns a partner that
 //!   awaits the ping and sends the pong, sends the ping and awaits the pong. An atomic counts the
 //!   finished pairs; the last one completes a oneshot that `block_on` awaits.
@@ -85,7 +85,7 @@ const MPSC_CAPACITY: usize = 1024;
 const NUM_REQUESTS: u64 = 1_000;
 const REQUEST_CAPACITY: usize = 10;
 const RTT_RUNS: usize = 5;
-/// `ping_pong`: pairs.
+/// `oneshot_ping_pong`: pairs.
 const NUM_PINGS: usize = 1_000;
 /// `semaphore_contention` and `mutex_contention`: tasks, and acquisitions per task.
 const LOCK_TASKS: u64 = 6;
@@ -237,7 +237,7 @@ macro_rules! workloads {
                 ran.then(|| (0..RTT_RUNS).flat_map(|_| request_reply_once(&rt, true)).collect())
             }
 
-            pub fn ping_pong(group: &mut Group<'_>) {
+            pub fn oneshot_ping_pong(group: &mut Group<'_>) {
                 let rt = runtime();
                 group.bench_function(NAME, |b| {
                     b.iter(|| {
@@ -516,7 +516,7 @@ macro_rules! compare {
 compare!(
     mpsc_bounded_contention,
     mpsc_unbounded_contention,
-    ping_pong,
+    oneshot_ping_pong,
     semaphore_contention,
     mutex_contention,
     notify_one_100_waiters,
@@ -595,7 +595,7 @@ criterion_group! {
     targets = mpsc_bounded_contention,
         mpsc_unbounded_contention,
         oneshot_request_reply,
-        ping_pong,
+        oneshot_ping_pong,
         semaphore_contention,
         mutex_contention,
         notify_one_100_waiters,
