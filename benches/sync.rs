@@ -35,7 +35,7 @@
 //!   tasks. When the group runs, `RTT_RUNS` more client runs are made afterwards with each round
 //!   trip timed, and the percentiles printed:
 //!   `oneshot_request_reply runtime: rtt p50=... p90=... p99=... max=... (n=...)`.
-//! * `oneshot_ping_pong`: the shape of Tokio's scheduler bench of that name with each runtime's own
+//! * `oneshot_ping_pong`: the shape of Tokio's `ping_pong` scheduler bench, with each runtime's own
 //!   oneshot: one task spawns 1 000 tasks; each creates two oneshots, spawns a partner that
 //!   awaits the ping and sends the pong, sends the ping and awaits the pong. An atomic counts the
 //!   finished pairs; the last one completes a oneshot that `block_on` awaits.
