@@ -116,10 +116,11 @@ impl<T: Future> Future for Timeout<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let had_budget_before = coop::has_budget_remaining();
-        // SAFETY: `value` is structurally pinned: it is never moved out of a pinned `Timeout`
+        // Pinning: `value` is structurally pinned. It is never moved out of a pinned `Timeout`
         // (`into_inner` takes `self` by value, which requires `Timeout: Unpin` once pinned,
         // i.e. `T: Unpin`), and `Timeout` has no `Drop` impl that could move it. `delay` is
         // not structurally pinned (`Sleep: Unpin`).
+        // SAFETY: nothing is moved out of `self` (see the pinning note above).
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above; `this.value` stays where it is for as long as `self` is pinned.
         let value = unsafe { Pin::new_unchecked(&mut this.value) };

@@ -514,11 +514,11 @@ impl<'a, T> MutexGuard<'a, T> {
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
         let lock = this.lock;
-        // SAFETY: `this` holds the permit, so access to the cell is exclusive; the reference
-        // ends before `this` is used again.
-        let data = lock
-            .c
-            .with_mut(|p| f(unsafe { &mut *p }).map(|u| u as *mut U));
+        let data = lock.c.with_mut(|p| {
+            // SAFETY: `this` holds the permit, so access to the cell is exclusive; the
+            // reference ends before `this` is used again.
+            f(unsafe { &mut *p }).map(|u| u as *mut U)
+        });
         match data {
             Some(data) => {
                 std::mem::forget(this); // the permit moves into the mapped guard
@@ -630,12 +630,11 @@ impl<T> OwnedMutexGuard<T> {
     where
         F: FnOnce(&mut T) -> Option<&mut U>,
     {
-        // SAFETY: `this` holds the permit, so access to the cell is exclusive; the reference
-        // ends before `this` is used again.
-        let data = this
-            .lock
-            .c
-            .with_mut(|p| f(unsafe { &mut *p }).map(|u| u as *mut U));
+        let data = this.lock.c.with_mut(|p| {
+            // SAFETY: `this` holds the permit, so access to the cell is exclusive; the
+            // reference ends before `this` is used again.
+            f(unsafe { &mut *p }).map(|u| u as *mut U)
+        });
         match data {
             Some(data) => Ok(OwnedMappedMutexGuard {
                 data,

@@ -418,10 +418,12 @@ impl<T> OnceCell<T> {
 
     /// The value; the caller has seen `value_set`.
     fn value_unchecked(&self) -> &T {
-        // SAFETY: `value_set` was observed (Acquire, pairing with the Release in `set_value`),
-        // so the value is written and stays unchanged while `&self` lives.
         self.value
-            .with(|p| unsafe { (*p).as_ref() })
+            .with(|p| {
+                // SAFETY: `value_set` was observed (Acquire, pairing with the Release in
+                // `set_value`), so the value is written and unchanged while `&self` lives.
+                unsafe { (*p).as_ref() }
+            })
             .expect("OnceCell: value_set without a value")
     }
 
